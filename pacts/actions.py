@@ -1,0 +1,309 @@
+"""Pact-level actions: create, accept, decline, end; and the reads every screen shares.
+
+The API, the Mini App views, the bot and the jobs call these and nothing else, so each
+rule is written once. Validation errors carry per-field details for forms.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from babel.numbers import list_currencies
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Max, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from ledger.models import LedgerEntry
+
+from .errors import DomainError
+from .models import (
+    Pact,
+    PactDay,
+    PactParticipant,
+    User,
+    bot_link,
+    new_invite_code,
+    notify,
+)
+from .sweeps import materialize_pact_days
+
+USERNAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{4,31}$")
+_CURRENCIES = frozenset(list_currencies())
+
+
+def is_valid_currency(code: str) -> bool:
+    return code in _CURRENCIES
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else timezone.now()
+
+
+@dataclass(frozen=True)
+class PactTerms:
+    """What a pact commits to: validated once, whichever screen or endpoint made it."""
+
+    title: str
+    stake_amount: int
+    schedule_days: list[bool]
+    deadline_time: time
+    start_date: date
+    description: str = ""
+    currency: str = "GBP"
+    end_date: date | None = None
+    dispute_window_hours: int = 12
+    partner_username: str = ""
+
+    def errors(self, today: date | None = None) -> dict[str, str]:
+        """Field → message, in the words the form shows. Empty when all is well."""
+        errors: dict[str, str] = {}
+        title = (self.title or "").strip()
+        if not title:
+            errors["title"] = "Give your habit a name."
+        elif len(title) > 255:
+            errors["title"] = "Keep the name under 255 characters."
+        if not isinstance(self.stake_amount, int) or not 1 <= self.stake_amount <= 10_000:
+            errors["stake_amount"] = "The stake must be between 1 and 10 000 minor units."
+        if not is_valid_currency(self.currency or ""):
+            errors["currency"] = "Pick a real currency (ISO 4217, like GBP or EUR)."
+        days = self.schedule_days
+        if (
+            not isinstance(days, list)
+            or len(days) != 7
+            or not all(isinstance(d, bool) for d in days)
+        ):
+            errors["schedule_days"] = "The schedule needs seven yes/no values, Monday first."
+        elif not any(days):
+            errors["schedule_days"] = "Pick at least one day."
+        if self.deadline_time.second or self.deadline_time.microsecond:
+            errors["deadline_time"] = "Deadlines are in whole minutes."
+        if today is not None and self.start_date < today:
+            errors["start_date"] = "The start date can't be in the past."
+        if self.end_date is not None and self.end_date <= self.start_date:
+            errors["end_date"] = "The end date must be after the start date."
+        if not 1 <= self.dispute_window_hours <= 72:
+            errors["dispute_window_hours"] = "The dispute window is 1 to 72 hours."
+        username = (self.partner_username or "").lstrip("@")
+        if username and not USERNAME_RE.match(username):
+            errors["partner_username"] = "That doesn't look like a Telegram username."
+        return errors
+
+
+def pact_create(*, initiator: User, terms: PactTerms, now: datetime | None = None) -> Pact:
+    """A new pact awaiting its partner, in the initiator's time zone, with an invite code."""
+    now = _now(now)
+    errors = terms.errors(today=now.astimezone(initiator.tz).date())
+    if errors:
+        raise DomainError("VALIDATION_ERROR", next(iter(errors.values())), errors)
+    with transaction.atomic():
+        pact = Pact.objects.create(
+            title=terms.title.strip(),
+            description=(terms.description or "").strip(),
+            currency=terms.currency,
+            stake_amount=terms.stake_amount,
+            schedule_days=terms.schedule_days,
+            deadline_time=terms.deadline_time,
+            timezone=initiator.timezone,
+            start_date=terms.start_date,
+            end_date=terms.end_date,
+            dispute_window_hours=terms.dispute_window_hours,
+            partner_username=(terms.partner_username or "").lstrip("@"),
+            invite_code=new_invite_code(),
+            created_by_user=initiator,
+            created_at=now,
+        )
+        PactParticipant.objects.create(
+            pact=pact,
+            user=initiator,
+            role=PactParticipant.Role.INITIATOR,
+            status=PactParticipant.Status.ACCEPTED,
+            accepted_at=now,
+        )
+    return pact
+
+
+def _refusal_invite(pact: Pact, user: User, now: datetime) -> DomainError | None:
+    if pact.status == Pact.Status.PENDING_ACCEPT and now >= pact.invite_expires_at:
+        return DomainError("PACT_NOT_ACTIVE", "This invite has expired.", {"status": "EXPIRED"})
+    if pact.status != Pact.Status.PENDING_ACCEPT:
+        return DomainError(
+            "PACT_NOT_ACTIVE",
+            "This invite has already been answered.",
+            {"status": pact.status},
+        )
+    if pact.created_by_user_id == user.pk:
+        return DomainError("FORBIDDEN_WRONG_ROLE", "You can't accept your own pact.")
+    return None
+
+
+def invite_status(pact: Pact, now: datetime | None = None) -> str:
+    """PENDING_ACCEPT, ALREADY_ACCEPTED or EXPIRED, for the invite preview."""
+    now = _now(now)
+    if pact.status == Pact.Status.PENDING_ACCEPT:
+        return "EXPIRED" if now >= pact.invite_expires_at else "PENDING_ACCEPT"
+    if pact.status in (Pact.Status.EXPIRED, Pact.Status.DECLINED):
+        return "EXPIRED"
+    return "ALREADY_ACCEPTED"
+
+
+def pact_accept(pact: Pact, user: User, *, now: datetime | None = None) -> Pact:
+    """PENDING_ACCEPT → ACTIVE: `user` becomes the partner, days start materialising."""
+    now = _now(now)
+    with transaction.atomic():
+        pact.lock()
+        refusal = _refusal_invite(pact, user, now)
+        if refusal is not None:
+            raise refusal
+        PactParticipant.objects.create(
+            pact=pact,
+            user=user,
+            role=PactParticipant.Role.PARTNER,
+            status=PactParticipant.Status.ACCEPTED,
+            accepted_at=now,
+        )
+        pact.status = Pact.Status.ACTIVE
+        pact.activated_at = now
+        pact.save(update_fields=["status", "activated_at", "updated_at"])
+        pact.__dict__.pop("members", None)
+        materialize_pact_days(pact, now)
+        notify(pact.initiator, "pact_accepted", str(pact.pk), pact_id=str(pact.pk), by=user)
+    return pact
+
+
+def pact_decline(pact: Pact, user: User, *, now: datetime | None = None) -> Pact:
+    """PENDING_ACCEPT → DECLINED."""
+    now = _now(now)
+    with transaction.atomic():
+        pact.lock()
+        refusal = _refusal_invite(pact, user, now)
+        if refusal is not None:
+            raise refusal
+        PactParticipant.objects.create(
+            pact=pact,
+            user=user,
+            role=PactParticipant.Role.PARTNER,
+            status=PactParticipant.Status.DECLINED,
+        )
+        pact.status = Pact.Status.DECLINED
+        pact.save(update_fields=["status", "updated_at"])
+        notify(pact.created_by_user, "pact_declined", str(pact.pk), pact_id=str(pact.pk), by=user)
+    return pact
+
+
+def pact_end(pact: Pact, user: User, *, reason: str = "", now: datetime | None = None) -> Pact:
+    """ACTIVE → ENDED by either participant. Decided days keep their state and ledger;
+    PENDING days go, since nothing happened on them yet."""
+    now = _now(now)
+    with transaction.atomic():
+        pact.lock()
+        pact.require_participant(user)
+        if pact.status != Pact.Status.ACTIVE:
+            raise DomainError("PACT_NOT_ACTIVE", "Only an active pact can be ended.")
+        pact.days.filter(status=PactDay.Status.PENDING).delete()
+        pact.status = Pact.Status.ENDED
+        pact.ended_at = now
+        pact.end_reason = (reason or "").strip()
+        pact.save(update_fields=["status", "ended_at", "end_reason", "updated_at"])
+        for member in pact.members:
+            notify(member.user, "pact_ended", str(pact.pk), pact_id=str(pact.pk), by=user)
+    return pact
+
+
+# --- reads ------------------------------------------------------------------------------
+
+
+def pact_for(user: User, pact_id: uuid.UUID | str) -> Pact:
+    """The pact, if `user` is in it: PACT_NOT_FOUND for an unknown id,
+    FORBIDDEN_NOT_PARTICIPANT (and not a byte of the pact) for a stranger."""
+    try:
+        pact = Pact.objects.prefetch_related("participants__user").get(pk=pact_id)
+    except (Pact.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise DomainError("PACT_NOT_FOUND", "We couldn't find that pact.") from None
+    if not any(
+        p.user_id == user.pk and p.status == PactParticipant.Status.ACCEPTED
+        for p in pact.participants.all()
+    ):
+        raise DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+    return pact
+
+
+def day_for(pact: Pact, day: date, *, now: datetime | None = None) -> PactDay:
+    """The pact's day on `day`. Materialises first if the job is behind, so today's day
+    exists whenever someone wants to check in."""
+    found = PactDay.objects.filter(pact=pact, date=day).first()
+    if found is None and pact.status == Pact.Status.ACTIVE:
+        with transaction.atomic():
+            materialize_pact_days(pact, _now(now))
+        found = PactDay.objects.filter(pact=pact, date=day).first()
+    if found is None:
+        raise DomainError("DAY_NOT_FOUND", "There's no check-in scheduled for that day.")
+    found.pact = pact
+    return found
+
+
+def today_for(pact: Pact, *, now: datetime | None = None) -> PactDay | None:
+    try:
+        return day_for(pact, pact.local_today(now), now=now)
+    except DomainError:
+        return None
+
+
+def balance_of(pact: Pact | uuid.UUID) -> int:
+    pact_id = getattr(pact, "pk", pact)
+    return LedgerEntry.objects.filter(pact_id=pact_id).aggregate(total=Coalesce(Sum("amount"), 0))[
+        "total"
+    ]
+
+
+@dataclass(frozen=True)
+class PactStats:
+    total_days: int
+    done_days: int
+    missed_days: int
+    disputed_days: int
+    skipped_days: int
+    waived_days: int
+    current_streak: int
+
+
+def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
+    """Counts over days up to today, and the current streak, in one query.
+
+    The streak is the number of DONE days since the last MISSED one: SKIPPED and WAIVED
+    days neither break nor extend it, and neither does a day still PENDING or DISPUTED.
+    """
+    today = pact.local_today(now)
+    S = PactDay.Status
+    last_miss = (
+        PactDay.objects.filter(pact=pact, status=S.MISSED).values("pact").annotate(m=Max("date"))
+    ).values("m")
+    counts = PactDay.objects.filter(pact=pact, date__lte=today).aggregate(
+        total=Count("id"),
+        done=Count("id", filter=Q(status=S.DONE)),
+        missed=Count("id", filter=Q(status=S.MISSED)),
+        disputed=Count("id", filter=Q(status=S.DISPUTED)),
+        skipped=Count("id", filter=Q(status=S.SKIPPED)),
+        waived=Count("id", filter=Q(status=S.WAIVED)),
+        streak=Count(
+            "id",
+            filter=Q(status=S.DONE) & Q(date__gt=Coalesce(Subquery(last_miss), date.min)),
+        ),
+    )
+    return PactStats(
+        total_days=counts["total"],
+        done_days=counts["done"],
+        missed_days=counts["missed"],
+        disputed_days=counts["disputed"],
+        skipped_days=counts["skipped"],
+        waived_days=counts["waived"],
+        current_streak=counts["streak"],
+    )
+
+
+def invite_link(pact: Pact) -> str:
+    return bot_link(f"invite_{pact.invite_code}")

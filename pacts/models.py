@@ -1,0 +1,793 @@
+"""The pact domain: users, pacts, their participants and days, and the outbox.
+
+A transition of one object is a method on its model. Each one
+
+1. locks the row it changes (`SELECT ... FOR UPDATE`),
+2. checks role, state and time through one `_refusal_*` function, which the matching
+   `can_*` predicate shares, so the screen and the rule never disagree,
+3. writes the state change, any ledger entry and the outbox rows in one transaction,
+4. raises a DomainError carrying the spec's error code and changes nothing on refusal.
+
+Rules that touch many rows at once (the deadline sweep, dispute expiry) live in
+`pacts/sweeps.py`, and the single-row methods here call into the same set-based code.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.utils import timezone as dj_timezone
+from django.utils.functional import cached_property
+
+from ledger.models import LedgerEntry
+
+from .errors import DomainError
+from .schedule import local_deadline
+
+DISPUTE_RESOLUTION_HOURS = 12
+INVITE_TTL = timedelta(days=7)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else dj_timezone.now()
+
+
+class WeekdaysField(models.PositiveSmallIntegerField):
+    """Seven booleans, Monday first (ISO order), stored as a bitmask (bit 0 = Monday).
+
+    The spec's `BOOLEAN[7]` has no SQLite equivalent; a bitmask keeps one column that a
+    CHECK constraint can bound (1..127: a 7-day schedule with at least one day) on both
+    engines, while Python code only ever sees the list.
+    """
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else self.to_python(value)
+
+    def to_python(self, value):
+        if value is None or isinstance(value, list):
+            return value
+        return [bool(int(value) >> i & 1) for i in range(7)]
+
+    def get_prep_value(self, value):
+        if value is None or isinstance(value, int):
+            return value
+        return sum(1 << i for i, on in enumerate(value) if on)
+
+
+class UserManager(BaseUserManager["User"]):
+    def create_user(self, telegram_user_id: int, display_name: str, password=None, **extra):
+        user = self.model(telegram_user_id=telegram_user_id, display_name=display_name, **extra)
+        user.set_password(password) if password else user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, telegram_user_id: int, display_name: str, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(telegram_user_id, display_name, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A Telegram user. Staff sign in to the admin with their Telegram id and a password."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    telegram_user_id = models.BigIntegerField(unique=True)
+    username = models.CharField(max_length=255, null=True, blank=True)
+    display_name = models.CharField(max_length=255)
+    timezone = models.CharField(max_length=64, default="UTC")
+    notify_reminders = models.BooleanField(default=True)
+    notify_disputes = models.BooleanField(default=True)
+    reminder_minutes_before = models.PositiveIntegerField(default=60)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "telegram_user_id"
+    REQUIRED_FIELDS = ["display_name"]
+
+    class Meta:
+        db_table = "users"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reminder_minutes_before__gte=0, reminder_minutes_before__lte=1440),
+                name="users_reminder_minutes_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.telegram_user_id})"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Pact(models.Model):
+    class Status(models.TextChoices):
+        PENDING_ACCEPT = "PENDING_ACCEPT"
+        ACTIVE = "ACTIVE"
+        ENDED = "ENDED"
+        DECLINED = "DECLINED"
+        EXPIRED = "EXPIRED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    title = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    currency = models.CharField(max_length=3, default="GBP")
+    stake_amount = models.PositiveIntegerField(help_text="Minor units (pence).")
+    schedule_days = WeekdaysField(help_text="[Mon..Sun] booleans.")
+    deadline_time = models.TimeField()
+    timezone = models.CharField(max_length=64)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    dispute_window_hours = models.PositiveSmallIntegerField(default=12)
+    status = models.CharField(max_length=20, choices=Status, default=Status.PENDING_ACCEPT)
+    invite_code = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    partner_username = models.CharField(max_length=32, blank=True, default="")
+    created_by_user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="created_pacts"
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.TextField(blank=True, default="")
+    days_materialized_through = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "pacts"
+        indexes = [
+            models.Index(fields=["status"], name="idx_pacts_status"),
+            models.Index(
+                fields=["created_at"],
+                name="idx_pacts_pending_invites",
+                condition=Q(status="PENDING_ACCEPT"),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["PENDING_ACCEPT", "ACTIVE", "ENDED", "DECLINED", "EXPIRED"]
+                ),
+                name="pacts_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(stake_amount__gte=1, stake_amount__lte=10_000),
+                name="pacts_stake_amount_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(schedule_days__gte=1, schedule_days__lte=127),
+                name="pacts_schedule_has_a_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(dispute_window_hours__gte=1, dispute_window_hours__lte=72),
+                name="pacts_dispute_window_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gt=models.F("start_date")),
+                name="pacts_end_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def invite_expires_at(self) -> datetime:
+        return self.created_at + INVITE_TTL
+
+    @property
+    def initiator(self) -> User:
+        return self._participant_user(PactParticipant.Role.INITIATOR)
+
+    @property
+    def partner(self) -> User | None:
+        return self._participant_user(PactParticipant.Role.PARTNER)
+
+    @cached_property
+    def members(self) -> list[PactParticipant]:
+        """Accepted participants with their users: one query, or none after
+        `prefetch_related("participants__user")`."""
+        participants = self.participants.all()
+        if "participants" not in getattr(self, "_prefetched_objects_cache", {}):
+            participants = participants.select_related("user")
+        return [p for p in participants if p.status == PactParticipant.Status.ACCEPTED]
+
+    def _participant_user(self, role: str) -> User | None:
+        for participant in self.members:
+            if participant.role == role:
+                return participant.user
+        return None
+
+    def role_of(self, user: User) -> str | None:
+        for participant in self.members:
+            if participant.user_id == user.pk:
+                return participant.role
+        return None
+
+    def require_participant(self, user: User) -> str:
+        role = self.role_of(user)
+        if role is None:
+            raise DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+        return role
+
+    def local_today(self, now: datetime | None = None) -> date:
+        return _now(now).astimezone(self.tz).date()
+
+    def deadline_on(self, day: date) -> datetime:
+        return local_deadline(day, self.deadline_time, self.tz)
+
+    def lock(self) -> None:
+        """Re-read this row under `SELECT ... FOR UPDATE` (inside a transaction)."""
+        self.refresh_from_db(from_queryset=Pact.objects.select_for_update())
+        self.__dict__.pop("members", None)
+
+
+def new_invite_code() -> str:
+    # 128 bits from the OS's CSPRNG, URL-safe, fits Telegram's startapp alphabet.
+    return secrets.token_urlsafe(16).replace("-", "x").replace("_", "y")[:22]
+
+
+class PactParticipant(models.Model):
+    class Role(models.TextChoices):
+        INITIATOR = "INITIATOR"
+        PARTNER = "PARTNER"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        ACCEPTED = "ACCEPTED"
+        DECLINED = "DECLINED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    pact = models.ForeignKey(Pact, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="participations")
+    role = models.CharField(max_length=20, choices=Role)
+    status = models.CharField(max_length=20, choices=Status, default=Status.PENDING)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+
+    class Meta:
+        db_table = "pact_participants"
+        constraints = [
+            models.UniqueConstraint(fields=["pact", "user"], name="pact_participants_pact_user"),
+            models.UniqueConstraint(fields=["pact", "role"], name="pact_participants_pact_role"),
+            models.CheckConstraint(
+                condition=Q(role__in=["INITIATOR", "PARTNER"]), name="pact_participants_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["PENDING", "ACCEPTED", "DECLINED"]),
+                name="pact_participants_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} {self.user_id} ({self.status})"
+
+
+class PactDay(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        DONE = "DONE"
+        MISSED = "MISSED"
+        DISPUTED = "DISPUTED"
+        SKIPPED = "SKIPPED"
+        WAIVED = "WAIVED"
+
+    class Resolution(models.TextChoices):
+        DONE_STANDS = "DONE_STANDS"
+        CONCEDED = "CONCEDED"
+        WITHDRAWN = "WITHDRAWN"
+        REJECTED = "REJECTED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    pact = models.ForeignKey(Pact, on_delete=models.CASCADE, related_name="days")
+    date = models.DateField(help_text="In the pact's time zone.")
+    status = models.CharField(max_length=20, choices=Status, default=Status.PENDING)
+    deadline_at = models.DateTimeField()
+
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    checked_in_by_user = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    checkin_note = models.TextField(null=True, blank=True)
+    checkin_idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+
+    dispute_open_until = models.DateTimeField(null=True, blank=True)
+    disputed_at = models.DateTimeField(null=True, blank=True)
+    disputed_by_user = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    dispute_reason = models.TextField(null=True, blank=True)
+    dispute_resolve_until = models.DateTimeField(null=True, blank=True)
+
+    resolution = models.CharField(max_length=20, choices=Resolution, null=True, blank=True)
+    resolution_at = models.DateTimeField(null=True, blank=True)
+    resolution_by_user = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    skipped_at = models.DateTimeField(null=True, blank=True)
+    skipped_by_user = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reminded_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "pact_days"
+        ordering = ["date"]
+        indexes = [
+            models.Index(fields=["pact", "status"], name="idx_pact_days_status"),
+            models.Index(fields=["date"], name="idx_pact_days_date"),
+            models.Index(
+                fields=["deadline_at"], name="idx_pact_days_deadline", condition=Q(status="PENDING")
+            ),
+            models.Index(
+                fields=["dispute_resolve_until"],
+                name="idx_pact_days_dispute",
+                condition=Q(status="DISPUTED"),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["pact", "date"], name="pact_days_pact_date"),
+            models.UniqueConstraint(
+                fields=["checked_in_by_user", "checkin_idempotency_key"],
+                condition=Q(checkin_idempotency_key__isnull=False),
+                name="pact_days_checkin_key_per_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["PENDING", "DONE", "MISSED", "DISPUTED", "SKIPPED", "WAIVED"]
+                ),
+                name="pact_days_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolution__isnull=True)
+                | Q(resolution__in=["DONE_STANDS", "CONCEDED", "WITHDRAWN", "REJECTED"]),
+                name="pact_days_resolution_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["DONE", "DISPUTED"]) | Q(checked_in_at__isnull=False),
+                name="pact_days_done_has_checkin",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pact_id} {self.date} {self.status}"
+
+    def lock(self) -> None:
+        """Re-read this row under `SELECT ... FOR UPDATE` (inside a transaction)."""
+        try:
+            self.refresh_from_db(from_queryset=PactDay.objects.select_for_update())
+        except PactDay.DoesNotExist:
+            # An ended pact's pending days are removed.
+            raise DomainError("DAY_NOT_FOUND", "That day is no longer scheduled.") from None
+
+    # --- the rules, one function each: the transitions raise them, the predicates ask --
+
+    def _refusal_check_in(self, user: User, now: datetime) -> DomainError | None:
+        role = self.pact.role_of(user)
+        if role is None:
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+        if self.pact.status != Pact.Status.ACTIVE:
+            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+        if role != PactParticipant.Role.INITIATOR:
+            return DomainError(
+                "FORBIDDEN_WRONG_ROLE", "Only the person who made the pact checks in."
+            )
+        if self.status in (self.Status.DONE, self.Status.DISPUTED):
+            return DomainError("ALREADY_CHECKED_IN", "You've already checked in for this day.")
+        if self.status != self.Status.PENDING:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                f"This day is {self.status.lower()}; there's nothing to check in.",
+                {"status": self.status},
+            )
+        if now >= self.deadline_at:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "The deadline for this day has passed.",
+                {"deadline": self.deadline_at.isoformat()},
+            )
+        if self.pact.local_today(now) != self.date:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "You can only check in on the day itself.",
+                {"date": self.date.isoformat()},
+            )
+        return None
+
+    def _refusal_skip(self, user: User, now: datetime) -> DomainError | None:
+        if self.pact.role_of(user) is None:
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+        if self.pact.status != Pact.Status.ACTIVE:
+            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+        if self.status != self.Status.PENDING:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "Only a day that's still pending can be skipped.",
+                {"status": self.status},
+            )
+        if now >= self.deadline_at:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "Too late to skip: the deadline has passed.",
+                {"deadline": self.deadline_at.isoformat()},
+            )
+        return None
+
+    def _refusal_miss(self, user: User, now: datetime) -> DomainError | None:
+        role = self.pact.role_of(user)
+        if role is None:
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+        if self.pact.status != Pact.Status.ACTIVE:
+            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+        if role != PactParticipant.Role.INITIATOR:
+            return DomainError("FORBIDDEN_WRONG_ROLE", "Only the initiator can own up to a miss.")
+        if self.status != self.Status.PENDING:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "Only a pending day can be marked as missed.",
+                {"status": self.status},
+            )
+        if now >= self.deadline_at:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "The deadline has passed; the day is being marked missed anyway.",
+                {"deadline": self.deadline_at.isoformat()},
+            )
+        return None
+
+    def _refusal_dispute(self, user: User, now: datetime) -> DomainError | None:
+        role = self.pact.role_of(user)
+        if role is None:
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+        if self.pact.status != Pact.Status.ACTIVE:
+            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+        if role != PactParticipant.Role.PARTNER:
+            return DomainError("FORBIDDEN_WRONG_ROLE", "Only the partner can dispute a check-in.")
+        if self.status != self.Status.DONE:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "Only a checked-in day can be disputed.",
+                {"status": self.status},
+            )
+        if self.dispute_open_until is None or now >= self.dispute_open_until:
+            return DomainError(
+                "DISPUTE_WINDOW_CLOSED",
+                "The dispute window for this day has closed.",
+                {"window_end": self.dispute_open_until and self.dispute_open_until.isoformat()},
+            )
+        return None
+
+    def _refusal_resolve(self, user: User, resolution: str, now: datetime) -> DomainError | None:
+        role = self.pact.role_of(user)
+        if role is None:
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+        if resolution not in RESOLUTION_ROLE:
+            return DomainError(
+                "VALIDATION_ERROR",
+                "Resolution must be CONCEDE, WITHDRAW or REJECT.",
+                {"resolution": resolution},
+            )
+        if role != RESOLUTION_ROLE[resolution]:
+            who = "partner" if resolution == "WITHDRAW" else "initiator"
+            return DomainError(
+                "FORBIDDEN_WRONG_ROLE", f"Only the {who} can {resolution.lower()} a dispute."
+            )
+        if self.status != self.Status.DISPUTED:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "There's no open dispute on this day.",
+                {"status": self.status},
+            )
+        if now >= self.dispute_resolve_until:
+            return DomainError(
+                "RESOLUTION_WINDOW_CLOSED",
+                "Too late: the time to resolve this dispute has run out.",
+                {"window_end": self.dispute_resolve_until.isoformat()},
+            )
+        return None
+
+    def _refusal_waive(self, user: User, now: datetime) -> DomainError | None:
+        role = self.pact.role_of(user)
+        if role is None:
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+        if role != PactParticipant.Role.PARTNER:
+            return DomainError("FORBIDDEN_WRONG_ROLE", "Only the partner can waive a miss.")
+        if self.status != self.Status.MISSED:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "Only a missed day can be waived.",
+                {"status": self.status},
+            )
+        return None
+
+    def can_check_in(self, user: User, now: datetime | None = None) -> bool:
+        return self._refusal_check_in(user, _now(now)) is None
+
+    def can_skip(self, user: User, now: datetime | None = None) -> bool:
+        return self._refusal_skip(user, _now(now)) is None
+
+    def can_dispute(self, user: User, now: datetime | None = None) -> bool:
+        return self._refusal_dispute(user, _now(now)) is None
+
+    def can_resolve(self, user: User, resolution: str, now: datetime | None = None) -> bool:
+        return self._refusal_resolve(user, resolution, _now(now)) is None
+
+    def can_waive(self, user: User, now: datetime | None = None) -> bool:
+        return self._refusal_waive(user, _now(now)) is None
+
+    @staticmethod
+    def _raise(refusal: DomainError | None) -> None:
+        if refusal is not None:
+            raise refusal
+
+    # --- transitions ------------------------------------------------------------------
+
+    def check_in(
+        self,
+        user: User,
+        *,
+        note: str | None = None,
+        idempotency_key: str | None = None,
+        now: datetime | None = None,
+    ) -> PactDay:
+        """PENDING → DONE. Retrying with the same key and note returns the first result."""
+        now = _now(now)
+        note = note or None
+        with transaction.atomic():
+            self.lock()
+            if idempotency_key:
+                earlier = (
+                    PactDay.objects.filter(
+                        checked_in_by_user=user, checkin_idempotency_key=idempotency_key
+                    )
+                    .only("id", "checkin_note")
+                    .first()
+                )
+                if earlier is not None:
+                    if earlier.pk == self.pk and earlier.checkin_note == note:
+                        return self
+                    raise DomainError(
+                        "IDEMPOTENCY_MISMATCH",
+                        "This idempotency key was already used with a different request.",
+                        {"idempotency_key": idempotency_key},
+                    )
+            self._raise(self._refusal_check_in(user, now))
+            self.status = self.Status.DONE
+            self.checked_in_at = now
+            self.checked_in_by_user = user
+            self.checkin_note = note
+            self.checkin_idempotency_key = idempotency_key or None
+            self.dispute_open_until = now + timedelta(hours=self.pact.dispute_window_hours)
+            try:
+                with transaction.atomic():
+                    self.save()
+            except IntegrityError:
+                # The same key was taken by a concurrent check-in of another day.
+                raise DomainError(
+                    "IDEMPOTENCY_MISMATCH",
+                    "This idempotency key was already used with a different request.",
+                    {"idempotency_key": idempotency_key},
+                ) from None
+            partner = self.pact.partner
+            notify(self.pact.initiator, "checkin_confirmed", f"checkin:{self.pk}", day=self)
+            if partner is not None:
+                notify(partner, "checkin_partner", f"checkin:{self.pk}", day=self)
+        return self
+
+    def skip(self, user: User, *, now: datetime | None = None) -> PactDay:
+        """PENDING → SKIPPED, by either participant, before the deadline. No forfeit."""
+        now = _now(now)
+        with transaction.atomic():
+            self.lock()
+            self._raise(self._refusal_skip(user, now))
+            self.status = self.Status.SKIPPED
+            self.skipped_at = now
+            self.skipped_by_user = user
+            self.save()
+            for other in self.pact.members:
+                if other.user_id != user.pk:
+                    notify(other.user, "day_skipped", f"skip:{self.pk}", day=self, by=user)
+        return self
+
+    def miss(self, user: User, *, now: datetime | None = None) -> PactDay:
+        """PENDING → MISSED by the initiator's own hand, before the deadline."""
+        from .sweeps import miss_days
+
+        now = _now(now)
+        with transaction.atomic():
+            self.lock()
+            self._raise(self._refusal_miss(user, now))
+            miss_days(PactDay.objects.filter(pk=self.pk), now=now, note="Marked missed")
+            self.refresh_from_db()
+        return self
+
+    def dispute(self, user: User, *, reason: str = "", now: datetime | None = None) -> PactDay:
+        """DONE → DISPUTED by the partner while the dispute window is open."""
+        now = _now(now)
+        with transaction.atomic():
+            self.lock()
+            self._raise(self._refusal_dispute(user, now))
+            self.status = self.Status.DISPUTED
+            self.disputed_at = now
+            self.disputed_by_user = user
+            self.dispute_reason = reason or None
+            self.dispute_resolve_until = now + timedelta(hours=DISPUTE_RESOLUTION_HOURS)
+            self.resolution = self.resolution_at = self.resolution_by_user = None
+            self.save()
+            key = f"dispute:{self.pk}:{now.timestamp():.0f}"
+            notify(self.pact.initiator, "dispute_opened_initiator", key, day=self)
+            notify(user, "dispute_opened_partner", key, day=self)
+        return self
+
+    def resolve(self, user: User, resolution: str, *, now: datetime | None = None) -> PactDay:
+        """DISPUTED → MISSED (+ forfeit) on CONCEDE, → DONE on WITHDRAW or REJECT."""
+        now = _now(now)
+        with transaction.atomic():
+            self.lock()
+            self._raise(self._refusal_resolve(user, resolution, now))
+            self.resolution = RESOLUTION_RESULT[resolution]
+            self.resolution_at = now
+            self.resolution_by_user = user
+            if resolution == "CONCEDE":
+                self.status = self.Status.MISSED
+                self.save()
+                pact = self.pact
+                LedgerEntry.forfeit(
+                    self, pact, pact.initiator, pact.partner, "Conceded dispute"
+                ).save()
+            else:
+                self.status = self.Status.DONE
+                self.save()
+            key = f"resolve:{self.pk}:{now.timestamp():.0f}"
+            for participant in self.pact.members:
+                notify(participant.user, "dispute_resolved", key, day=self, by=user)
+        return self
+
+    def waive(self, user: User, *, now: datetime | None = None) -> PactDay:
+        """MISSED → WAIVED by the partner: a WAIVER entry reverses the day's forfeit."""
+        now = _now(now)
+        with transaction.atomic():
+            self.lock()
+            self._raise(self._refusal_waive(user, now))
+            forfeit = LedgerEntry.objects.get(pact_day=self, type=LedgerEntry.Type.FORFEIT)
+            self.status = self.Status.WAIVED
+            self.save()
+            LedgerEntry.waiver(forfeit).save()
+            notify(self.pact.initiator, "day_waived", f"waive:{self.pk}", day=self, by=user)
+        return self
+
+
+RESOLUTION_ROLE = {
+    "CONCEDE": PactParticipant.Role.INITIATOR,
+    "REJECT": PactParticipant.Role.INITIATOR,
+    "WITHDRAW": PactParticipant.Role.PARTNER,
+}
+RESOLUTION_RESULT = {
+    "CONCEDE": PactDay.Resolution.CONCEDED,
+    "REJECT": PactDay.Resolution.REJECTED,
+    "WITHDRAW": PactDay.Resolution.WITHDRAWN,
+}
+
+
+class OutboxMessage(models.Model):
+    """A notification to send, written in the same transaction as the change it reports.
+
+    `kind` names a message of spec §8 and `payload` carries the facts at the time of the
+    change (ids, dates, amounts, the balance); `telegram_bot` renders and delivers it.
+    `dedupe_key` is unique, so a transition or sweep that runs twice writes one row.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        SENT = "SENT"
+        UNDELIVERABLE = "UNDELIVERABLE"
+        FAILED = "FAILED"
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="outbox")
+    chat_id = models.BigIntegerField()
+    kind = models.CharField(max_length=40)
+    payload = models.JSONField(default=dict)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=20, choices=Status, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=dj_timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "outbox"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], name="idx_outbox_due", condition=Q(status="PENDING")
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["PENDING", "SENT", "UNDELIVERABLE", "FAILED"]),
+                name="outbox_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.chat_id} ({self.status})"
+
+
+def day_payload(day: PactDay) -> dict[str, Any]:
+    return {"pact_id": str(day.pact_id), "day_id": str(day.pk), "date": day.date.isoformat()}
+
+
+def notify(user: User, kind: str, key: str, *, day: PactDay | None = None, **facts: Any) -> None:
+    """Record a message for `user` in the outbox (call inside the change's transaction).
+
+    Idempotent per (kind, key, user): the unique dedupe key swallows a second write.
+    """
+    if user.deleted_at is not None:
+        return
+    if kind.startswith("dispute") and not user.notify_disputes:
+        return
+    payload: dict[str, Any] = day_payload(day) if day is not None else {}
+    for name, value in facts.items():
+        if isinstance(value, models.Model):
+            payload[f"{name}_id"] = str(value.pk)
+        elif isinstance(value, (date, datetime)):
+            payload[name] = value.isoformat()
+        else:
+            payload[name] = value
+    OutboxMessage.objects.bulk_create(
+        [
+            OutboxMessage(
+                user=user,
+                chat_id=user.telegram_user_id,
+                kind=kind,
+                payload=payload,
+                dedupe_key=f"{kind}:{key}:{user.pk}",
+            )
+        ],
+        ignore_conflicts=True,
+    )
+
+
+class RateLimitCounter(models.Model):
+    """Hits per (key, window), incremented by one atomic UPSERT (no Redis here)."""
+
+    key = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "rate_limit_counters"
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window_start"], name="rate_limit_key_window"),
+        ]
+        indexes = [models.Index(fields=["window_start"], name="idx_rate_limit_window")]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window_start}: {self.hits}"
+
+
+def bot_link(start_param: str) -> str:
+    """A t.me link that opens the Mini App at `start_param` (works in groups too)."""
+    return f"https://t.me/{settings.TELEGRAM_BOT_USERNAME}?startapp={start_param}"

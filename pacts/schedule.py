@@ -1,0 +1,86 @@
+"""Local calendar rules: a pact's deadline on a local date, and which dates are due.
+
+Deadlines are stored as instants (`pact_days.deadline_at`) computed here once, so the
+sweeps compare instants and never re-derive wall-clock times (django-q2's own daily
+schedules drift across DST changes).
+"""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, available_timezones
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def is_valid_timezone(name: str) -> bool:
+    return name in _timezones()
+
+
+_TZ_CACHE: frozenset[str] | None = None
+
+
+def _timezones() -> frozenset[str]:
+    global _TZ_CACHE
+    if _TZ_CACHE is None:
+        _TZ_CACHE = frozenset(available_timezones())
+    return _TZ_CACHE
+
+
+def local_deadline(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """The UTC instant of wall-clock time `at` on local date `day` in `tz`.
+
+    1. A wall time that exists once maps to that instant.
+    2. On a fall-back day a wall time that occurs twice maps to its first occurrence
+       (fold=0).
+    3. On a spring-forward day a wall time inside the skipped hour does not exist; it
+       maps to the first valid instant after it, i.e. the transition itself (01:30 in
+       London on the last Sunday of March becomes 02:00 BST).
+    """
+    naive = datetime.combine(day, at)
+    first = naive.replace(tzinfo=tz, fold=0)
+    instant = first.astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) == naive:
+        return instant
+    # In the gap. fold=1 reads the wall time with the later offset (an earlier
+    # instant), fold=0 with the earlier offset (a later instant): the transition lies
+    # between them. Binary-search it to the second.
+    lo = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    hi = instant
+    after_offset = hi.astimezone(tz).utcoffset()
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(tz).utcoffset() == after_offset:
+            hi = mid
+        else:
+            lo = mid
+    return hi.replace(microsecond=0)
+
+
+def local_today(tz: ZoneInfo, now: datetime) -> date:
+    return now.astimezone(tz).date()
+
+
+def due_dates(
+    schedule_days: list[bool], start: date, end: date | None, first: date, last: date
+) -> list[date]:
+    """Scheduled dates within [first, last], clipped to the pact's [start, end]."""
+    lo = max(first, start)
+    hi = last if end is None else min(last, end)
+    dates = []
+    d = lo
+    while d <= hi:
+        if schedule_days[d.weekday()]:
+            dates.append(d)
+        d += timedelta(days=1)
+    return dates
+
+
+def describe_schedule(schedule_days: list[bool]) -> str:
+    """'Mon-Fri', 'Every day', 'Mon, Wed, Fri', 'Weekends'."""
+    on = [i for i, flag in enumerate(schedule_days) if flag]
+    if len(on) == 7:
+        return "Every day"
+    if on == [5, 6]:
+        return "Weekends"
+    if len(on) >= 3 and on == list(range(on[0], on[-1] + 1)):
+        return f"{WEEKDAY_NAMES[on[0]]}-{WEEKDAY_NAMES[on[-1]]}"
+    return ", ".join(WEEKDAY_NAMES[i] for i in on)
