@@ -141,7 +141,7 @@ STORAGES = {
 }
 
 # --- Telegram -------------------------------------------------------------------------
-TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN", "")
+TELEGRAM_BOT_TOKEN = env_str("TELEGRAM_BOT_TOKEN", "123456:TEST-TOKEN" if TESTING else "")
 TELEGRAM_BOT_USERNAME = env_str("TELEGRAM_BOT_USERNAME", "HabitPactBot")
 TELEGRAM_WEBHOOK_SECRET = env_str("TELEGRAM_WEBHOOK_SECRET", "")
 TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/")

@@ -1,0 +1,166 @@
+"""Who is asking: Telegram Mini App initData and the API's bearer tokens.
+
+Shared by the DRF authentication (API), the Mini App pages and anything else that needs
+to know the user, so there is one implementation of each check. Project-level, so no app
+has to import another to authenticate.
+
+Accepted `Authorization` headers:
+- `Bearer <jwt>`: issued by POST /api/v1/auth/telegram (HS256, `JWT_SECRET`, 7 days).
+- `tma <initData>`: the raw initData string, validated on every request (what the Mini
+  App sends, since Telegram's webviews and iframes refuse third-party cookies).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import timedelta
+from urllib.parse import parse_qsl
+
+import jwt
+from django.conf import settings
+from django.db import transaction
+
+from pacts.errors import DomainError
+from pacts.models import User
+
+TOKEN_TTL = timedelta(days=7)
+CLOCK_SKEW_SECONDS = 60
+
+
+def _invalid(why: str) -> DomainError:
+    return DomainError(
+        "AUTH_INVALID_INIT_DATA", "Telegram sign-in failed. Reopen the app.", {"reason": why}
+    )
+
+
+def validate_init_data(
+    init_data: str,
+    *,
+    bot_token: str | None = None,
+    max_age_seconds: int | None = None,
+    now: float | None = None,
+) -> dict[str, str]:
+    """Check Telegram's signature on `init_data` and return its fields (values decoded).
+
+    1. Parse the query string; every field appears once.
+    2. Build the data-check string from every received field except `hash` (the newer
+       `signature` included), as `key=value`, sorted by key, joined by newlines, with
+       values exactly as received (the `user` JSON is never re-serialised).
+    3. HMAC-SHA256 it with the key HMAC-SHA256("WebAppData", bot_token) and compare to
+       `hash` in constant time.
+    4. Refuse an `auth_date` older than `max_age_seconds` (replay protection).
+    Raises DomainError(AUTH_INVALID_INIT_DATA) on any failure.
+    """
+    bot_token = settings.TELEGRAM_BOT_TOKEN if bot_token is None else bot_token
+    max_age = settings.INIT_DATA_MAX_AGE_SECONDS if max_age_seconds is None else max_age_seconds
+    if not init_data or not bot_token:
+        raise _invalid("missing")
+    try:
+        pairs = parse_qsl(init_data, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise _invalid("malformed") from None
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        raise _invalid("duplicate field")
+    received_hash = fields.pop("hash", "")
+    if not received_hash:
+        raise _invalid("no hash")
+    check_string = "\n".join(f"{k}={v}" for k, v in sorted(fields.items()))
+    secret = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
+    expected = hmac.new(secret, check_string.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, received_hash):
+        raise _invalid("bad signature")
+    try:
+        auth_date = int(fields["auth_date"])
+    except (KeyError, ValueError):
+        raise _invalid("no auth_date") from None
+    current = time.time() if now is None else now
+    if current - auth_date > max_age or auth_date - current > CLOCK_SKEW_SECONDS:
+        raise _invalid("expired")
+    return fields
+
+
+def user_from_init_data(fields: dict[str, str]) -> tuple[User, bool]:
+    """Create or update the user described by initData's `user` JSON: (user, is_new)."""
+    try:
+        tg_user = json.loads(fields["user"])
+        telegram_id = int(tg_user["id"])
+    except (KeyError, ValueError, TypeError):
+        raise _invalid("no user") from None
+    name = " ".join(
+        part for part in (tg_user.get("first_name"), tg_user.get("last_name")) if part
+    ).strip()
+    profile = {
+        "display_name": (name or tg_user.get("username") or "Friend")[:255],
+        "username": tg_user.get("username") or None,
+    }
+    with transaction.atomic():
+        user, created = User.objects.select_for_update().get_or_create(
+            telegram_user_id=telegram_id, defaults=profile
+        )
+        if (
+            not created
+            and user.deleted_at is None
+            and any(getattr(user, k) != v for k, v in profile.items())
+        ):
+            for key, value in profile.items():
+                setattr(user, key, value)
+            user.save(update_fields=[*profile, "updated_at"])
+    if not user.is_active or user.deleted_at is not None:
+        raise DomainError("UNAUTHORIZED", "This account has been deleted.")
+    return user, created
+
+
+def issue_token(user: User) -> str:
+    now = int(time.time())
+    claims = {
+        "user_id": str(user.pk),
+        "telegram_user_id": user.telegram_user_id,
+        "iat": now,
+        "exp": now + int(TOKEN_TTL.total_seconds()),
+    }
+    return jwt.encode(claims, settings.JWT_SECRET, algorithm="HS256")
+
+
+def user_from_token(token: str) -> User:
+    """The user a bearer token names. Only HS256 with our key; expiry enforced."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.JWT_SECRET,
+            algorithms=["HS256"],
+            options={"require": ["exp", "user_id", "telegram_user_id"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise DomainError(
+            "AUTH_EXPIRED_TOKEN", "Your session has expired. Reopen the app."
+        ) from None
+    except jwt.PyJWTError:
+        raise DomainError("UNAUTHORIZED", "Sign in again.") from None
+    user = User.objects.filter(
+        pk=claims["user_id"],
+        telegram_user_id=claims["telegram_user_id"],
+        is_active=True,
+        deleted_at__isnull=True,
+    ).first()
+    if user is None:
+        raise DomainError("UNAUTHORIZED", "Sign in again.")
+    return user
+
+
+def user_from_authorization(header: str) -> User | None:
+    """The user an `Authorization` header names; None when there is no such header.
+    Raises DomainError for a header that is present but wrong."""
+    if not header:
+        return None
+    scheme, _, credentials = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer" and credentials:
+        return user_from_token(credentials.strip())
+    if scheme == "tma" and credentials:
+        user, _ = user_from_init_data(validate_init_data(credentials.strip()))
+        return user
+    raise DomainError("UNAUTHORIZED", "Unsupported Authorization header.")

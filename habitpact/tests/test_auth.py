@@ -1,0 +1,91 @@
+import time
+
+import jwt
+import pytest
+from django.conf import settings
+
+from habitpact.auth import (
+    issue_token,
+    user_from_authorization,
+    user_from_init_data,
+    user_from_token,
+    validate_init_data,
+)
+from habitpact.testing import sign_init_data
+from pacts.errors import DomainError
+
+pytestmark = pytest.mark.django_db
+
+ALEX = {
+    "id": 4242,
+    "first_name": "Alex",
+    "last_name": "Code",
+    "username": "alexcode",
+    "photo_url": "https://t.me/i/userpic/320/x.jpg",
+}
+
+
+def code_of(fn, *args, **kwargs):
+    with pytest.raises(DomainError) as excinfo:
+        fn(*args, **kwargs)
+    return excinfo.value.code
+
+
+def test_valid_init_data_with_signature_and_no_query_id_is_accepted():
+    raw = sign_init_data(ALEX, signature="c2lnbmF0dXJl", chat_type="private")
+    fields = validate_init_data(raw)
+    assert fields["signature"] == "c2lnbmF0dXJl"
+    assert "\\/" in fields["user"]  # hashed exactly as received
+
+
+def test_tampered_field_is_refused():
+    raw = sign_init_data(ALEX).replace("alexcode", "mallory")
+    assert code_of(validate_init_data, raw) == "AUTH_INVALID_INIT_DATA"
+
+
+def test_wrong_bot_token_is_refused():
+    raw = sign_init_data(ALEX, bot_token="999:OTHER")
+    assert code_of(validate_init_data, raw) == "AUTH_INVALID_INIT_DATA"
+
+
+def test_stale_auth_date_is_refused():
+    old = int(time.time()) - settings.INIT_DATA_MAX_AGE_SECONDS - 1
+    assert (
+        code_of(validate_init_data, sign_init_data(ALEX, auth_date=old)) == "AUTH_INVALID_INIT_DATA"
+    )
+
+
+def test_missing_hash_is_refused():
+    raw = "&".join(p for p in sign_init_data(ALEX).split("&") if not p.startswith("hash="))
+    assert code_of(validate_init_data, raw) == "AUTH_INVALID_INIT_DATA"
+
+
+def test_user_is_created_then_updated():
+    user, created = user_from_init_data(validate_init_data(sign_init_data(ALEX)))
+    assert created and user.display_name == "Alex Code" and user.username == "alexcode"
+    renamed = {**ALEX, "first_name": "Alexandra", "last_name": None}
+    again, created = user_from_init_data(validate_init_data(sign_init_data(renamed)))
+    assert not created and again.pk == user.pk and again.display_name == "Alexandra"
+
+
+def test_token_round_trip_and_header_schemes():
+    user, _ = user_from_init_data(validate_init_data(sign_init_data(ALEX)))
+    assert user_from_token(issue_token(user)) == user
+    assert user_from_authorization(f"Bearer {issue_token(user)}") == user
+    assert user_from_authorization(f"tma {sign_init_data(ALEX)}") == user
+    assert user_from_authorization("") is None
+
+
+def test_expired_forged_and_alg_none_tokens_are_refused():
+    user, _ = user_from_init_data(validate_init_data(sign_init_data(ALEX)))
+    claims = {"user_id": str(user.pk), "telegram_user_id": user.telegram_user_id}
+    expired = jwt.encode({**claims, "exp": int(time.time()) - 1}, settings.JWT_SECRET, "HS256")
+    assert code_of(user_from_token, expired) == "AUTH_EXPIRED_TOKEN"
+    forged = jwt.encode(
+        {**claims, "exp": int(time.time()) + 60},
+        "not-our-key-but-long-enough-for-hs256-0123456789",
+        "HS256",
+    )
+    assert code_of(user_from_token, forged) == "UNAUTHORIZED"
+    unsigned = jwt.encode({**claims, "exp": int(time.time()) + 60}, None, algorithm="none")
+    assert code_of(user_from_token, unsigned) == "UNAUTHORIZED"
