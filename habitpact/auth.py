@@ -87,6 +87,15 @@ def user_from_init_data(fields: dict[str, str]) -> tuple[User, bool]:
     """Create or update the user described by initData's `user` JSON: (user, is_new)."""
     try:
         tg_user = json.loads(fields["user"])
+    except (KeyError, ValueError, TypeError):
+        raise _invalid("no user") from None
+    return upsert_telegram_user(tg_user)
+
+
+def upsert_telegram_user(tg_user: dict) -> tuple[User, bool]:
+    """Create or refresh our user from a Telegram `User` object (initData's `user`, or an
+    update's `from`): (user, is_new). A deleted account is refused, not revived."""
+    try:
         telegram_id = int(tg_user["id"])
     except (KeyError, ValueError, TypeError):
         raise _invalid("no user") from None

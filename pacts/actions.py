@@ -30,6 +30,7 @@ from .models import (
     new_invite_code,
     notify,
 )
+from .schedule import is_valid_timezone
 from .sweeps import materialize_pact_days
 
 USERNAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{4,31}$")
@@ -212,6 +213,41 @@ def pact_end(pact: Pact, user: User, *, reason: str = "", now: datetime | None =
         for member in pact.members:
             notify(member.user, "pact_ended", str(pact.pk), pact_id=str(pact.pk), by=user)
     return pact
+
+
+def user_update_settings(
+    user: User,
+    *,
+    timezone: str | None = None,
+    notify_reminders: bool | None = None,
+    notify_disputes: bool | None = None,
+    reminder_minutes_before: int | None = None,
+) -> User:
+    """Change a user's own settings; None leaves a field as it is. Existing pacts keep
+    the zone they were made in (their deadlines are promises already given)."""
+    errors: dict[str, str] = {}
+    if timezone is not None and not is_valid_timezone(timezone):
+        errors["timezone"] = "Pick a time zone from the list (like Europe/London)."
+    if reminder_minutes_before is not None and (
+        isinstance(reminder_minutes_before, bool)
+        or not isinstance(reminder_minutes_before, int)
+        or not 0 <= reminder_minutes_before <= 1440
+    ):
+        errors["reminder_minutes_before"] = "Reminders can come 0 to 1440 minutes before."
+    if errors:
+        raise DomainError("VALIDATION_ERROR", next(iter(errors.values())), errors)
+    changes = {
+        "timezone": timezone,
+        "notify_reminders": notify_reminders,
+        "notify_disputes": notify_disputes,
+        "reminder_minutes_before": reminder_minutes_before,
+    }
+    changed = [name for name, value in changes.items() if value is not None]
+    for name in changed:
+        setattr(user, name, changes[name])
+    if changed:
+        user.save(update_fields=[*changed, "updated_at"])
+    return user
 
 
 # --- reads ------------------------------------------------------------------------------

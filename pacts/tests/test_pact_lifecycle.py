@@ -238,3 +238,16 @@ def test_pact_in_los_angeles_uses_the_initiators_zone(clock, partner):
     # 09:00 UTC is 01:00 in LA on the 20th: deadline 21:00 PST = 05:00 UTC on the 21st.
     assert first.date == date(2025, 1, 20)
     assert first.deadline_at == datetime(2025, 1, 21, 5, 0, tzinfo=UTC)
+
+
+def test_user_settings_change_and_bad_values_change_nothing(initiator):
+    from pacts.actions import user_update_settings
+
+    user_update_settings(initiator, timezone="America/Los_Angeles", reminder_minutes_before=30)
+    initiator.refresh_from_db()
+    assert (initiator.timezone, initiator.reminder_minutes_before) == ("America/Los_Angeles", 30)
+    with pytest.raises(DomainError) as excinfo:
+        user_update_settings(initiator, timezone="Mars/Olympus", notify_reminders=False)
+    assert excinfo.value.code == "VALIDATION_ERROR" and "timezone" in excinfo.value.details
+    initiator.refresh_from_db()
+    assert initiator.notify_reminders is True
