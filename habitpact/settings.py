@@ -75,7 +75,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "habitpact.logging.RequestIdMiddleware",
+    "habitpact.metrics.ApiLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "habitpact.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -163,10 +166,52 @@ Q_CLUSTER = {
     "save_limit": 500,
 }
 
+# --- Production security: HTTPS behind the host's TLS-terminating router -----------------
+# Procfile hosts (Heroku, Railway, Render, Dokku...) pass the original scheme in
+# X-Forwarded-Proto. Each setting can be overridden; production defaults to strict.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", not LOCAL) else None
+)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not LOCAL)
+SECURE_REDIRECT_EXEMPT = [r"^health$"]  # platform health checks call over plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if LOCAL else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not LOCAL)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not LOCAL)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not LOCAL)
+SESSION_COOKIE_HTTPONLY = True
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Site-wide CSP (habitpact/security.py); Mini App pages add their own frame-ancestors.
+if os.environ.get("CONTENT_SECURITY_POLICY") is not None:
+    CONTENT_SECURITY_POLICY = os.environ["CONTENT_SECURITY_POLICY"]
+
+# --- Observability --------------------------------------------------------------------
+# /metrics (habitpact/metrics.py): `Authorization: Bearer <METRICS_TOKEN>`; unset = off
+# (open only under DEBUG).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# One JSON object per line (habitpact/logging.py); LOG_FORMAT=text for a terminal.
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "filters": {"request_id": {"()": "habitpact.logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "habitpact.logging.JsonFormatter"},
+        "text": {"()": "habitpact.logging.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's own loggers print through ours, once, in the same format.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }

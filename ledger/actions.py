@@ -10,6 +10,7 @@ settlement row.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -21,6 +22,8 @@ from pacts.errors import DomainError
 from pacts.models import Pact, PactParticipant, User, notify
 
 from .models import LedgerEntry, Settlement
+
+log = logging.getLogger(__name__)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -77,6 +80,15 @@ def settlement_propose(
             amount=amount,
             by=user,
         )
+    log.info(
+        "settlement_proposed",
+        extra={
+            "settlement_id": str(settlement.pk),
+            "pact_id": str(pact.pk),
+            "user_id": str(user.pk),
+            "amount": amount,
+        },
+    )
     return settlement
 
 
@@ -133,6 +145,17 @@ def settlement_confirm(
                     balance=balance - settlement.amount,
                 )
         settlement.save()
+    log.info(
+        "settlement_confirmed"
+        if settlement.status == Settlement.Status.CONFIRMED
+        else "settlement_confirmation_recorded",
+        extra={
+            "settlement_id": str(settlement.pk),
+            "pact_id": str(settlement.pact_id),
+            "user_id": str(user.pk),
+            "amount": settlement.amount,
+        },
+    )
     return settlement
 
 
@@ -150,7 +173,71 @@ def settlement_cancel(
         settlement.cancelled_by_user = user
         settlement.resolved_at = now
         settlement.save()
+    log.info(
+        "settlement_cancelled",
+        extra={
+            "settlement_id": str(settlement.pk),
+            "pact_id": str(settlement.pact_id),
+            "user_id": str(user.pk),
+        },
+    )
     return settlement
+
+
+def adjustment_refusal(pact: Pact, amount: int, note: str) -> DomainError | None:
+    """Why an ADJUSTMENT of `amount` with `note` can't go on `pact`'s ledger, or None."""
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
+        return DomainError(
+            "VALIDATION_ERROR", "An adjustment needs a non-zero amount.", {"amount": amount}
+        )
+    if not (note or "").strip():
+        return DomainError(
+            "VALIDATION_ERROR", "Say why: an adjustment needs a note.", {"note": "required"}
+        )
+    balance = balance_of(pact)
+    if balance + amount < 0:
+        return DomainError(
+            "VALIDATION_ERROR",
+            f"That would take the balance below zero ({balance} + {amount}); "
+            "a balance only ever says what the initiator owes the partner.",
+            {"amount": amount, "balance": balance},
+        )
+    return None
+
+
+def adjustment_record(
+    pact: Pact, *, amount: int, note: str, staff_user: User, now: datetime | None = None
+) -> LedgerEntry:
+    """Append a signed ADJUSTMENT entry (staff only: the admin), recording who made it.
+
+    The ledger is append-only, so this is the one way to correct a balance. The pact is
+    locked first (same order as settlements), so the balance check holds at commit."""
+    now = _now(now)
+    with transaction.atomic():
+        pact.lock()
+        refusal = adjustment_refusal(pact, amount, note)
+        if refusal is not None:
+            raise refusal
+        entry = LedgerEntry.objects.create(
+            pact=pact,
+            type=LedgerEntry.Type.ADJUSTMENT,
+            amount=amount,
+            from_user=pact.initiator,
+            to_user=pact.partner,
+            note=note.strip(),
+            created_by_user=staff_user,
+            created_at=now,
+        )
+    log.info(
+        "ledger_adjusted",
+        extra={
+            "pact_id": str(pact.pk),
+            "ledger_entry_id": str(entry.pk),
+            "amount": amount,
+            "staff_user_id": str(staff_user.pk),
+        },
+    )
+    return entry
 
 
 def settlement_for(user: User, settlement_id) -> Settlement:

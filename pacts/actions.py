@@ -6,6 +6,7 @@ rule is written once. Validation errors carry per-field details for forms.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from .models import (
 )
 from .schedule import is_valid_timezone
 from .sweeps import materialize_pact_days
+
+log = logging.getLogger(__name__)
 
 USERNAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{4,31}$")
 _CURRENCIES = frozenset(list_currencies())
@@ -125,6 +128,7 @@ def pact_create(*, initiator: User, terms: PactTerms, now: datetime | None = Non
             status=PactParticipant.Status.ACCEPTED,
             accepted_at=now,
         )
+    log.info("pact_created", extra={"pact_id": str(pact.pk), "user_id": str(initiator.pk)})
     return pact
 
 
@@ -173,6 +177,7 @@ def pact_accept(pact: Pact, user: User, *, now: datetime | None = None) -> Pact:
         pact.__dict__.pop("members", None)
         materialize_pact_days(pact, now)
         notify(pact.initiator, "pact_accepted", str(pact.pk), pact_id=str(pact.pk), by=user)
+    log.info("pact_accepted", extra={"pact_id": str(pact.pk), "user_id": str(user.pk)})
     return pact
 
 
@@ -193,6 +198,7 @@ def pact_decline(pact: Pact, user: User, *, now: datetime | None = None) -> Pact
         pact.status = Pact.Status.DECLINED
         pact.save(update_fields=["status", "updated_at"])
         notify(pact.created_by_user, "pact_declined", str(pact.pk), pact_id=str(pact.pk), by=user)
+    log.info("pact_declined", extra={"pact_id": str(pact.pk), "user_id": str(user.pk)})
     return pact
 
 
@@ -212,6 +218,7 @@ def pact_end(pact: Pact, user: User, *, reason: str = "", now: datetime | None =
         pact.save(update_fields=["status", "ended_at", "end_reason", "updated_at"])
         for member in pact.members:
             notify(member.user, "pact_ended", str(pact.pk), pact_id=str(pact.pk), by=user)
+    log.info("pact_ended", extra={"pact_id": str(pact.pk), "user_id": str(user.pk)})
     return pact
 
 

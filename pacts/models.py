@@ -14,6 +14,7 @@ Rules that touch many rows at once (the deadline sweep, dispute expiry) live in
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from datetime import date, datetime, timedelta
@@ -31,6 +32,8 @@ from ledger.models import LedgerEntry
 
 from .errors import DomainError
 from .schedule import local_deadline
+
+log = logging.getLogger(__name__)
 
 DISPUTE_RESOLUTION_HOURS = 12
 INVITE_TTL = timedelta(days=7)
@@ -344,6 +347,12 @@ class PactDay(models.Model):
                 name="idx_pact_days_dispute",
                 condition=Q(status="DISPUTED"),
             ),
+            # The reminder sweep: pending days not yet reminded, by deadline.
+            models.Index(
+                fields=["deadline_at"],
+                name="idx_pact_days_remind",
+                condition=Q(status="PENDING", reminded_at__isnull=True),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["pact", "date"], name="pact_days_pact_date"),
@@ -592,6 +601,7 @@ class PactDay(models.Model):
             notify(self.pact.initiator, "checkin_confirmed", f"checkin:{self.pk}", day=self)
             if partner is not None:
                 notify(partner, "checkin_partner", f"checkin:{self.pk}", day=self)
+        self._log("day_checked_in", user)
         return self
 
     def skip(self, user: User, *, now: datetime | None = None) -> PactDay:
@@ -607,6 +617,7 @@ class PactDay(models.Model):
             for other in self.pact.members:
                 if other.user_id != user.pk:
                     notify(other.user, "day_skipped", f"skip:{self.pk}", day=self, by=user)
+        self._log("day_skipped", user)
         return self
 
     def miss(self, user: User, *, now: datetime | None = None) -> PactDay:
@@ -619,6 +630,7 @@ class PactDay(models.Model):
             self._raise(self._refusal_miss(user, now))
             miss_days(PactDay.objects.filter(pk=self.pk), now=now, note="Marked missed")
             self.refresh_from_db()
+        self._log("day_missed", user)
         return self
 
     def dispute(self, user: User, *, reason: str = "", now: datetime | None = None) -> PactDay:
@@ -637,6 +649,7 @@ class PactDay(models.Model):
             key = f"dispute:{self.pk}:{now.timestamp():.0f}"
             notify(self.pact.initiator, "dispute_opened_initiator", key, day=self)
             notify(user, "dispute_opened_partner", key, day=self)
+        self._log("day_disputed", user)
         return self
 
     def resolve(self, user: User, resolution: str, *, now: datetime | None = None) -> PactDay:
@@ -661,6 +674,7 @@ class PactDay(models.Model):
             key = f"resolve:{self.pk}:{now.timestamp():.0f}"
             for participant in self.pact.members:
                 notify(participant.user, "dispute_resolved", key, day=self, by=user)
+        self._log("dispute_resolved", user, resolution=self.resolution)
         return self
 
     def waive(self, user: User, *, now: datetime | None = None) -> PactDay:
@@ -674,7 +688,22 @@ class PactDay(models.Model):
             self.save()
             LedgerEntry.waiver(forfeit).save()
             notify(self.pact.initiator, "day_waived", f"waive:{self.pk}", day=self, by=user)
+        self._log("day_waived", user)
         return self
+
+    def _log(self, event: str, user: User, **facts: Any) -> None:
+        """One structured line per transition, after it committed."""
+        log.info(
+            event,
+            extra={
+                "pact_id": str(self.pact_id),
+                "day_id": str(self.pk),
+                "date": self.date.isoformat(),
+                "status": self.status,
+                "user_id": str(user.pk),
+                **facts,
+            },
+        )
 
 
 RESOLUTION_ROLE = {

@@ -14,36 +14,62 @@ Every statement also re-checks the status it expects, so running a sweep twice (
 at once on SQLite, where writers are serialised) changes nothing the second time, and
 the unique constraints (one FORFEIT per day, one outbox row per dedupe key) make a
 doubled write impossible rather than merely unlikely.
+
+Each sweep decides from stored instants (`deadline_at`, `dispute_resolve_until`, the
+user's zone) and takes everything due up to `now`, so it may run at any interval and a
+worker that was stopped catches up on its first run.
 """
 
 from __future__ import annotations
 
 import logging
+import time as monotonic_time
 from collections import defaultdict
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from django.db import transaction
-from django.db.models import QuerySet
+from django.db import connection, transaction
+from django.db.models import BooleanField, Count, F, Func, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ledger.models import LedgerEntry
 
-from .models import INVITE_TTL, OutboxMessage, Pact, PactDay, PactParticipant
+from .models import INVITE_TTL, OutboxMessage, Pact, PactDay, PactParticipant, User
 from .schedule import due_dates, local_deadline
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
+MAX_REMINDER_MINUTES = 1440
+SUMMARY_WEEKDAY = 6  # Sunday
+SUMMARY_TIME = time(18, 0)
+# A summary that fell due while the worker was down is still sent this long after its
+# moment; older ones would arrive out of context ("last week" on a Thursday).
+SUMMARY_CATCH_UP = timedelta(hours=24)
 
 
-def _members_by_pact(pact_ids) -> dict:
-    """{pact_id: {"INITIATOR": (user_id, chat_id, active), "PARTNER": ...}} in one query."""
+def _members_by_pact(pact_ids, *, disputes: bool = False) -> dict:
+    """{pact_id: {"INITIATOR": (user_id, chat_id, active), "PARTNER": ...}} in one query.
+
+    `active` is False for a deleted account, and with `disputes=True` also for someone
+    who turned dispute notifications off (the rule `notify()` applies to one row).
+    """
     members: dict = defaultdict(dict)
     rows = PactParticipant.objects.filter(
         pact_id__in=pact_ids, status=PactParticipant.Status.ACCEPTED
-    ).values_list("pact_id", "role", "user_id", "user__telegram_user_id", "user__deleted_at")
-    for pact_id, role, user_id, chat_id, deleted_at in rows:
-        members[pact_id][role] = (user_id, chat_id, deleted_at is None)
+    ).values_list(
+        "pact_id",
+        "role",
+        "user_id",
+        "user__telegram_user_id",
+        "user__deleted_at",
+        "user__notify_disputes",
+    )
+    for pact_id, role, user_id, chat_id, deleted_at, notify_disputes in rows:
+        active = deleted_at is None and (notify_disputes or not disputes)
+        members[pact_id][role] = (user_id, chat_id, active)
     return members
 
 
@@ -59,6 +85,13 @@ def _outbox_rows(kind: str, key: str, recipients, payload: dict) -> list[OutboxM
         for user_id, chat_id, active in recipients
         if active
     ]
+
+
+def _out_of_time(started: float, max_seconds: float | None) -> bool:
+    return max_seconds is not None and monotonic_time.monotonic() - started > max_seconds
+
+
+# --- deadlines ------------------------------------------------------------------------
 
 
 def miss_days(days: QuerySet[PactDay], *, now: datetime, note: str = "Missed check-in") -> int:
@@ -105,26 +138,129 @@ def miss_days(days: QuerySet[PactDay], *, now: datetime, note: str = "Missed che
     return len(rows)
 
 
-def process_deadlines(now: datetime | None = None, *, batch_size: int = BATCH_SIZE) -> int:
-    """Every PENDING day of an ACTIVE pact whose deadline has passed becomes MISSED."""
+def _miss_due_batch_orm(now: datetime, limit: int) -> int:
+    """One batch through the ORM (any engine): claim ids, then `miss_days`."""
+    ids = list(
+        PactDay.objects.filter(
+            status=PactDay.Status.PENDING,
+            deadline_at__lte=now,
+            pact__status=Pact.Status.ACTIVE,
+        )
+        .order_by("deadline_at")
+        .select_for_update(skip_locked=True, of=("self",))
+        .values_list("id", flat=True)[:limit]
+    )
+    if not ids:
+        return 0
+    miss_days(PactDay.objects.filter(id__in=ids), now=now)
+    return len(ids)
+
+
+# One statement per batch: claim (SKIP LOCKED), flip, and write the FORFEIT entries and
+# the "missed" messages from the rows the UPDATE returned. It writes exactly what
+# `miss_days` writes (same columns, payload and dedupe keys), without a Python object
+# per row. `claimed` counts the rows taken, so the loop knows when the due set is empty.
+_MISS_DUE_SQL = """
+WITH due AS (
+    SELECT pd.id
+    FROM pact_days pd
+    JOIN pacts p ON p.id = pd.pact_id
+    WHERE pd.status = 'PENDING' AND pd.deadline_at <= %(now)s AND p.status = 'ACTIVE'
+    ORDER BY pd.deadline_at
+    LIMIT %(limit)s
+    FOR UPDATE OF pd SKIP LOCKED
+),
+missed AS (
+    UPDATE pact_days d
+    SET status = 'MISSED', updated_at = %(now)s
+    FROM due
+    WHERE d.id = due.id AND d.status = 'PENDING'
+    RETURNING d.id, d.pact_id, d.date
+),
+facts AS (
+    SELECT m.id AS day_id, m.pact_id, m.date, p.stake_amount,
+           i.user_id AS initiator_id, pt.user_id AS partner_id
+    FROM missed m
+    JOIN pacts p ON p.id = m.pact_id
+    LEFT JOIN pact_participants i
+        ON i.pact_id = m.pact_id AND i.role = 'INITIATOR' AND i.status = 'ACCEPTED'
+    LEFT JOIN pact_participants pt
+        ON pt.pact_id = m.pact_id AND pt.role = 'PARTNER' AND pt.status = 'ACCEPTED'
+),
+entries AS (
+    INSERT INTO ledger_entries
+        (id, pact_id, pact_day_id, type, amount, from_user_id, to_user_id, note,
+         created_by_user_id, created_at)
+    SELECT gen_random_uuid(), pact_id, day_id, 'FORFEIT', stake_amount, initiator_id,
+           partner_id, %(note)s, NULL, %(now)s
+    FROM facts
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+),
+messages AS (
+    INSERT INTO outbox
+        (user_id, chat_id, kind, payload, dedupe_key, status, attempts, next_attempt_at,
+         sent_at, last_error, created_at, updated_at)
+    SELECT u.id, u.telegram_user_id, 'missed',
+           jsonb_build_object(
+               'pact_id', f.pact_id::text,
+               'day_id', f.day_id::text,
+               'date', to_char(f.date, 'YYYY-MM-DD'),
+               'amount', f.stake_amount
+           ),
+           'missed:' || f.day_id::text || ':' || u.id::text,
+           'PENDING', 0, %(wall)s, NULL, '', %(wall)s, %(wall)s
+    FROM facts f
+    CROSS JOIN LATERAL (VALUES (f.initiator_id), (f.partner_id)) AS r(user_id)
+    JOIN users u ON u.id = r.user_id AND u.deleted_at IS NULL
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM due), (SELECT count(*) FROM missed),
+       (SELECT count(*) FROM entries), (SELECT count(*) FROM messages)
+"""
+
+
+def _miss_due_batch_sql(now: datetime, limit: int) -> int:
+    """One batch as one PostgreSQL statement (see `_MISS_DUE_SQL`)."""
+    params = {"now": now, "limit": limit, "note": "Missed check-in", "wall": timezone.now()}
+    with connection.cursor() as cursor:
+        cursor.execute(_MISS_DUE_SQL, params)
+        claimed, _missed, _entries, _messages = cursor.fetchone()
+    return claimed
+
+
+def process_deadlines(
+    now: datetime | None = None,
+    *,
+    batch_size: int = BATCH_SIZE,
+    max_seconds: float | None = None,
+) -> int:
+    """Every PENDING day of an ACTIVE pact whose deadline has passed becomes MISSED,
+    with one FORFEIT entry and a "missed" message to each participant.
+
+    1. Claim up to `batch_size` due days, oldest deadline first, skipping rows another
+       transaction holds (a check-in in progress, another worker).
+    2. Flip them and write their entries and messages: one statement on PostgreSQL,
+       a handful of bulk statements elsewhere. Commit.
+    3. Repeat until a batch comes back short, or `max_seconds` have passed (the task
+       stops cleanly before django-q2's timeout; the next tick takes the rest).
+    """
     now = now or timezone.now()
+    batch = _miss_due_batch_sql if connection.vendor == "postgresql" else _miss_due_batch_orm
+    started = monotonic_time.monotonic()
     total = 0
     while True:
         with transaction.atomic():
-            ids = list(
-                PactDay.objects.filter(
-                    status=PactDay.Status.PENDING,
-                    deadline_at__lte=now,
-                    pact__status=Pact.Status.ACTIVE,
-                )
-                .order_by("deadline_at")
-                .select_for_update(skip_locked=True, of=("self",))
-                .values_list("id", flat=True)[:batch_size]
-            )
-            if ids:
-                total += miss_days(PactDay.objects.filter(id__in=ids), now=now)
-        if len(ids) < batch_size:
-            return total
+            claimed = batch(now, batch_size)
+        total += claimed
+        if claimed < batch_size or _out_of_time(started, max_seconds):
+            break
+    log.info("deadlines_processed", extra={"missed": total})
+    return total
+
+
+# --- disputes -------------------------------------------------------------------------
 
 
 def expire_disputes(now: datetime | None = None, *, batch_size: int = BATCH_SIZE) -> int:
@@ -149,7 +285,7 @@ def expire_disputes(now: datetime | None = None, *, batch_size: int = BATCH_SIZE
                     resolution_at=now,
                     updated_at=now,
                 )
-                members = _members_by_pact({row[1] for row in rows})
+                members = _members_by_pact({row[1] for row in rows}, disputes=True)
                 messages = []
                 for day_id, pact_id, day_date in rows:
                     payload = {
@@ -163,7 +299,259 @@ def expire_disputes(now: datetime | None = None, *, batch_size: int = BATCH_SIZE
                 OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
                 total += len(rows)
         if len(rows) < batch_size:
+            break
+    log.info("disputes_expired", extra={"count": total})
+    return total
+
+
+# --- reminders ------------------------------------------------------------------------
+
+
+class _ReminderDue(Func):
+    """`deadline - minutes <= now`, in whole seconds, on either engine (SQLite cannot
+    multiply an integer column by an interval)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, deadline, minutes, now: datetime):
+        super().__init__(deadline, minutes)
+        self.now = now
+
+    def as_sql(self, compiler, connection, **extra):
+        deadline_sql, deadline_params = compiler.compile(self.source_expressions[0])
+        minutes_sql, minutes_params = compiler.compile(self.source_expressions[1])
+        params = [*deadline_params, *minutes_params]
+        if connection.vendor == "postgresql":
+            sql = f"({deadline_sql} - make_interval(mins => {minutes_sql})) <= %s"
+            return sql, [*params, self.now]
+        sql = f"(CAST(strftime('%%s', {deadline_sql}) AS INTEGER) - {minutes_sql} * 60) <= %s"
+        return sql, [*params, int(self.now.timestamp())]
+
+
+def send_reminders(now: datetime | None = None, *, batch_size: int = BATCH_SIZE) -> int:
+    """Remind the initiator `reminder_minutes_before` their deadline, once per day.
+
+    A day is due when it is PENDING, its pact ACTIVE, its deadline still ahead and at
+    most the initiator's `reminder_minutes_before` away, it has not been reminded, and
+    the initiator wants reminders. A reminder whose moment passed while the worker was
+    down is still sent if the deadline has not; after the deadline the sweep is silent.
+
+    1. Claim due days (SKIP LOCKED on PostgreSQL), batch by batch.
+    2. Set `reminded_at` and write one "reminder" message per day. Commit.
+    """
+    now = now or timezone.now()
+    initiator = "pact__participants__user"
+    total = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                PactDay.objects.filter(
+                    _ReminderDue(F("deadline_at"), F(f"{initiator}__reminder_minutes_before"), now),
+                    status=PactDay.Status.PENDING,
+                    reminded_at__isnull=True,
+                    deadline_at__gt=now,
+                    deadline_at__lte=now + timedelta(minutes=MAX_REMINDER_MINUTES),
+                    pact__status=Pact.Status.ACTIVE,
+                    pact__participants__role=PactParticipant.Role.INITIATOR,
+                    pact__participants__status=PactParticipant.Status.ACCEPTED,
+                    **{f"{initiator}__notify_reminders": True},
+                    **{f"{initiator}__deleted_at__isnull": True},
+                )
+                .order_by("deadline_at")
+                .select_for_update(skip_locked=True, of=("self",))
+                .values_list(
+                    "id", "pact_id", "date", f"{initiator}_id", f"{initiator}__telegram_user_id"
+                )[:batch_size]
+            )
+            if rows:
+                PactDay.objects.filter(
+                    id__in=[row[0] for row in rows],
+                    status=PactDay.Status.PENDING,
+                    reminded_at__isnull=True,
+                ).update(reminded_at=now, updated_at=now)
+                messages = []
+                for day_id, pact_id, day_date, user_id, chat_id in rows:
+                    payload = {
+                        "pact_id": str(pact_id),
+                        "day_id": str(day_id),
+                        "date": day_date.isoformat(),
+                    }
+                    messages += _outbox_rows(
+                        "reminder", str(day_id), [(user_id, chat_id, True)], payload
+                    )
+                OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
+                total += len(rows)
+        if len(rows) < batch_size:
+            break
+    log.info("reminders_sent", extra={"count": total})
+    return total
+
+
+# --- weekly summaries -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SummaryWeek:
+    """The Mon..Sun week a summary reports on, in one zone, and when it falls due."""
+
+    start: date
+    end: date
+    due_at: datetime
+
+
+def summary_week(tz: ZoneInfo, now: datetime) -> SummaryWeek:
+    """The latest week whose Sunday 18:00 (local, DST-correct) is not after `now`:
+    the current week from Sunday 18:00 on, the previous one before that."""
+    local = now.astimezone(tz).date()
+    start = local - timedelta(days=local.weekday())
+    due_at = local_deadline(start + timedelta(days=SUMMARY_WEEKDAY), SUMMARY_TIME, tz)
+    if now < due_at:
+        start -= timedelta(days=7)
+        due_at = local_deadline(start + timedelta(days=SUMMARY_WEEKDAY), SUMMARY_TIME, tz)
+    return SummaryWeek(start=start, end=start + timedelta(days=6), due_at=due_at)
+
+
+def week_stats(pact_ids, start: date, end: date) -> dict:
+    """{pact_id: {"done", "missed", "skipped", "streak", "balance"}} in two queries.
+
+    Counts are of the pact's days dated within [start, end]. The streak follows
+    `actions.pact_stats` (DONE days since the last MISSED one; a test keeps them equal).
+    """
+    S = PactDay.Status
+    last_miss = (
+        PactDay.objects.filter(pact=OuterRef("pk"), status=S.MISSED)
+        .values("pact")
+        .annotate(m=Max("date"))
+        .values("m")
+    )
+    in_week = Q(days__date__gte=start, days__date__lte=end)
+    rows = (
+        Pact.objects.filter(pk__in=pact_ids)
+        .annotate(last_miss=Coalesce(Subquery(last_miss), date.min))
+        .annotate(
+            done=Count("days", filter=in_week & Q(days__status=S.DONE)),
+            missed=Count("days", filter=in_week & Q(days__status=S.MISSED)),
+            skipped=Count("days", filter=in_week & Q(days__status=S.SKIPPED)),
+            streak=Count("days", filter=Q(days__status=S.DONE, days__date__gt=F("last_miss"))),
+        )
+        .values_list("pk", "done", "missed", "skipped", "streak")
+    )
+    balances = dict(
+        LedgerEntry.objects.filter(pact_id__in=pact_ids)
+        .values("pact_id")
+        .annotate(total=Sum("amount"))
+        .values_list("pact_id", "total")
+    )
+    return {
+        pk: {
+            "done": done,
+            "missed": missed,
+            "skipped": skipped,
+            "streak": streak,
+            "balance": balances.get(pk, 0),
+        }
+        for pk, done, missed, skipped, streak in rows
+    }
+
+
+def _active_members() -> QuerySet[PactParticipant]:
+    return PactParticipant.objects.filter(
+        status=PactParticipant.Status.ACCEPTED,
+        pact__status=Pact.Status.ACTIVE,
+        user__deleted_at__isnull=True,
+    )
+
+
+def send_weekly_summaries(now: datetime | None = None, *, batch_size: int = 1000) -> int:
+    """One "weekly_summary" per participant of an active pact, from Sunday 18:00 in the
+    participant's own zone, reporting that Mon..Sun week.
+
+    1. For each zone that participants live in, find the week due (`summary_week`);
+       skip zones whose moment is still ahead or more than SUMMARY_CATCH_UP ago.
+    2. Take that zone's participants in batches, leave out those who already have this
+       week's summary (dedupe key `weekly_summary:<week_start>:<user_id>`), gather the
+       week's stats of their pacts active by then in two queries, write the rows.
+    Rerunning writes nothing new; two workers at once collide on the dedupe key.
+    """
+    now = now or timezone.now()
+    zones = _active_members().values_list("user__timezone", flat=True).distinct()
+    total = 0
+    for zone in sorted(set(zones)):
+        week = summary_week(ZoneInfo(zone), now)
+        if now - week.due_at > SUMMARY_CATCH_UP:
+            continue
+        total += _summaries_for_zone(zone, week, batch_size)
+    log.info("weekly_summaries_sent", extra={"count": total})
+    return total
+
+
+def _summaries_for_zone(zone: str, week: SummaryWeek, batch_size: int) -> int:
+    """The zone's participants in keyset-paged batches, each claimed under a row lock
+    (SKIP LOCKED) so two workers never build the same user's summary."""
+    members = _active_members().filter(user__timezone=zone, pact__activated_at__lte=week.due_at)
+    total, last = 0, None
+    while True:
+        page = members.order_by("user_id")
+        if last is not None:
+            page = page.filter(user_id__gt=last)
+        chunk = list(page.values_list("user_id", flat=True).distinct()[:batch_size])
+        if not chunk:
             return total
+        last = chunk[-1]
+        with transaction.atomic():
+            total += _summaries_for_users(members, chunk, week)
+
+
+def _summaries_for_users(members: QuerySet[PactParticipant], user_ids, week: SummaryWeek) -> int:
+    claimed = list(
+        User.objects.filter(pk__in=user_ids)
+        .select_for_update(skip_locked=True, no_key=True)
+        .values_list("pk", flat=True)
+    )
+    keys = [f"weekly_summary:{week.start.isoformat()}:{uid}" for uid in claimed]
+    sent = set(OutboxMessage.objects.filter(dedupe_key__in=keys).values_list("user_id", flat=True))
+    todo = [uid for uid in claimed if uid not in sent]
+    if not todo:
+        return 0
+    rows = list(
+        members.filter(user_id__in=todo).values_list(
+            "user_id",
+            "user__telegram_user_id",
+            "role",
+            "pact_id",
+            "pact__title",
+            "pact__currency",
+        )
+    )
+    stats = week_stats({row[3] for row in rows}, week.start, week.end)
+    pacts_of: dict = defaultdict(list)
+    chats = {}
+    for user_id, chat_id, role, pact_id, title, currency in rows:
+        chats[user_id] = chat_id
+        pacts_of[user_id].append(
+            {
+                "pact_id": str(pact_id),
+                "title": title,
+                "role": role,
+                **stats[pact_id],
+                "currency": currency,
+            }
+        )
+    messages = []
+    for user_id, pacts in pacts_of.items():
+        payload = {
+            "week_start": week.start.isoformat(),
+            "week_end": week.end.isoformat(),
+            "pacts": sorted(pacts, key=lambda p: (p["title"], p["pact_id"])),
+        }
+        messages += _outbox_rows(
+            "weekly_summary", week.start.isoformat(), [(user_id, chats[user_id], True)], payload
+        )
+    OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
+    return len(messages)
+
+
+# --- days and invites -----------------------------------------------------------------
 
 
 def materialize_pact_days(pact: Pact, now: datetime) -> int:
@@ -198,42 +586,66 @@ def materialize_pact_days(pact: Pact, now: datetime) -> int:
 
 
 def materialize_days(now: datetime | None = None, *, batch_size: int = 1000) -> int:
-    """Materialise days for every active pact that is behind its horizon."""
+    """Materialise days for every active pact that is behind its horizon.
+
+    1. List the zones of active pacts that might be behind (cheap: one DISTINCT query).
+    2. Per zone, the horizon is tomorrow there; take only the pacts short of it, so a
+       run when nothing is due touches no pact at all.
+    3. Each pact in its own short transaction (a crash loses at most one pact's work).
+    """
     now = now or timezone.now()
     # No zone is more than 14 h ahead of UTC, so no pact's tomorrow is later than this.
     latest_horizon = (now + timedelta(hours=14)).date() + timedelta(days=1)
-    behind = Pact.objects.filter(status=Pact.Status.ACTIVE).exclude(
+    maybe_behind = Pact.objects.filter(status=Pact.Status.ACTIVE).exclude(
         days_materialized_through__gte=latest_horizon
     )
     total = 0
-    for pact in behind.order_by("pk").iterator(chunk_size=batch_size):
-        with transaction.atomic():
-            total += materialize_pact_days(pact, now)
+    for zone in sorted(set(maybe_behind.values_list("timezone", flat=True).distinct())):
+        horizon = now.astimezone(ZoneInfo(zone)).date() + timedelta(days=1)
+        behind = maybe_behind.filter(timezone=zone).exclude(days_materialized_through__gte=horizon)
+        for pact in behind.order_by("pk").iterator(chunk_size=batch_size):
+            with transaction.atomic():
+                total += materialize_pact_days(pact, now)
+    log.info("days_materialized", extra={"count": total})
     return total
 
 
-def expire_invites(now: datetime | None = None) -> int:
+def expire_invites(now: datetime | None = None, *, batch_size: int = BATCH_SIZE) -> int:
     """Invites unanswered for 7 days: PENDING_ACCEPT → EXPIRED, initiator told."""
     now = now or timezone.now()
-    with transaction.atomic():
-        due = list(
-            Pact.objects.filter(status=Pact.Status.PENDING_ACCEPT, created_at__lte=now - INVITE_TTL)
-            .select_for_update(skip_locked=True, of=("self",))
-            .values_list("id", "created_by_user_id", "created_by_user__telegram_user_id")
-        )
-        if not due:
-            return 0
-        Pact.objects.filter(
-            id__in=[row[0] for row in due], status=Pact.Status.PENDING_ACCEPT
-        ).update(status=Pact.Status.EXPIRED, updated_at=now)
-        messages = []
-        for pact_id, user_id, chat_id in due:
-            messages += _outbox_rows(
-                "invite_expired",
-                str(pact_id),
-                [(user_id, chat_id, True)],
-                {"pact_id": str(pact_id)},
+    total = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Pact.objects.filter(
+                    status=Pact.Status.PENDING_ACCEPT, created_at__lte=now - INVITE_TTL
+                )
+                .order_by("created_at")
+                .select_for_update(skip_locked=True, of=("self",))
+                .values_list("id", "created_by_user_id", "created_by_user__telegram_user_id")[
+                    :batch_size
+                ]
             )
-        OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
-    log.info("invites expired", extra={"count": len(due)})
-    return len(due)
+            if due:
+                Pact.objects.filter(
+                    id__in=[row[0] for row in due], status=Pact.Status.PENDING_ACCEPT
+                ).update(status=Pact.Status.EXPIRED, updated_at=now)
+                active = set(
+                    User.objects.filter(
+                        pk__in={row[1] for row in due}, deleted_at__isnull=True
+                    ).values_list("pk", flat=True)
+                )
+                messages = []
+                for pact_id, user_id, chat_id in due:
+                    messages += _outbox_rows(
+                        "invite_expired",
+                        str(pact_id),
+                        [(user_id, chat_id, user_id in active)],
+                        {"pact_id": str(pact_id)},
+                    )
+                OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
+                total += len(due)
+        if len(due) < batch_size:
+            break
+    log.info("invites_expired", extra={"count": total})
+    return total

@@ -1,0 +1,66 @@
+"""Site-wide Content-Security-Policy, friendly to the Mini App inside Telegram.
+
+Django 5.2 has no CSP of its own, so this small middleware adds one to every response.
+It *merges*: a view that already set a Content-Security-Policy (the Mini App pages set
+`frame-ancestors` so Telegram Web may frame them, see `habitpact/miniapp.py`) keeps its
+directives, and gets the site-wide ones it did not set. So the Mini App stays frameable
+by Telegram while every other page may be framed only by ourselves.
+
+The default policy allows our own files plus Telegram's `telegram-web-app.js` from
+https://telegram.org; set `CONTENT_SECURITY_POLICY` to replace it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+
+HEADER = "Content-Security-Policy"
+
+DEFAULT_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' https://telegram.org",
+        # htmx injects its indicator <style>; Telegram's script sets inline theme styles.
+        "style-src 'self' 'unsafe-inline'",
+        # Telegram profile photos come from its CDN (https).
+        "img-src 'self' data: https:",
+        "connect-src 'self'",
+        "font-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
+
+
+def _directives(policy: str) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for part in policy.split(";"):
+        part = part.strip()
+        if part:
+            name = part.split(None, 1)[0].lower()
+            parsed.setdefault(name, part)
+    return parsed
+
+
+def merge_policy(existing: str, site_wide: str) -> str:
+    """`existing`'s directives, plus those of `site_wide` that it does not name."""
+    ours = _directives(existing)
+    for name, directive in _directives(site_wide).items():
+        ours.setdefault(name, directive)
+    return "; ".join(ours.values())
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response: Callable):
+        self.get_response = get_response
+        self.policy = getattr(settings, "CONTENT_SECURITY_POLICY", DEFAULT_POLICY)
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.policy:
+            response[HEADER] = merge_policy(response.get(HEADER, ""), self.policy)
+        return response

@@ -1,0 +1,134 @@
+"""The functions django-q2 runs on schedule (see `manage.py setup_schedules`).
+
+Each one runs one sweep of `pacts.sweeps` "now" and returns how many rows it changed.
+The broker delivers at least once, so every task is safe to run twice or two at once:
+the sweeps claim rows with SKIP LOCKED, re-check state and dedupe their messages. Long
+sweeps stop starting new batches well before the cluster's `timeout`, so a task is
+never killed in the middle of a batch by design (and if it were, the batch rolls back
+and the next tick takes it).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_q.models import Schedule
+
+from . import sweeps
+
+log = logging.getLogger(__name__)
+
+
+def _time_budget() -> float:
+    """Seconds a sweep may keep starting batches: two thirds of the task timeout."""
+    return settings.Q_CLUSTER.get("timeout", 90) * 2 / 3
+
+
+def process_deadlines() -> int:
+    return sweeps.process_deadlines(max_seconds=_time_budget())
+
+
+def resolve_expired_disputes() -> int:
+    return sweeps.expire_disputes()
+
+
+def send_reminders() -> int:
+    return sweeps.send_reminders()
+
+
+def send_weekly_summaries() -> int:
+    return sweeps.send_weekly_summaries()
+
+
+def materialize_days() -> int:
+    return sweeps.materialize_days()
+
+
+def expire_invites() -> int:
+    return sweeps.expire_invites()
+
+
+# --- schedules ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """A recurring task. `minutes` for an every-N-minutes schedule; `offset` shifts its
+    first run to a minute ≡ offset (mod minutes) past the hour (disputes at :01, :31)."""
+
+    name: str
+    func: str
+    minutes: int | None = None
+    schedule_type: str = Schedule.MINUTES
+    offset: int = 0
+
+    def first_run(self, now: datetime) -> datetime:
+        start = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        if self.schedule_type != Schedule.MINUTES or not self.offset:
+            return start
+        while (start.minute - self.offset) % self.minutes:
+            start += timedelta(minutes=1)
+        return start
+
+
+# Interval schedules only: each sweep decides from stored instants and takes everything
+# due, so none depends on django-q2 firing at a wall-clock time (django-q2 #44). Other
+# apps' tasks are named by dotted path: `pacts` imports no other app.
+JOBS = (
+    Job("process_deadlines", "pacts.tasks.process_deadlines", minutes=2),
+    Job("resolve_expired_disputes", "pacts.tasks.resolve_expired_disputes", minutes=30, offset=1),
+    Job("send_reminders", "pacts.tasks.send_reminders", minutes=1),
+    Job("materialize_days", "pacts.tasks.materialize_days", minutes=2),
+    Job("send_weekly_summaries", "pacts.tasks.send_weekly_summaries", minutes=5),
+    Job("expire_invites", "pacts.tasks.expire_invites", schedule_type=Schedule.DAILY),
+    Job("deliver_outbox", "telegram_bot.tasks.deliver_outbox", minutes=1),
+    Job(
+        "prune_rate_limits", "habitpact.ratelimit.prune_rate_limits", schedule_type=Schedule.HOURLY
+    ),
+)
+
+
+def setup_schedules(now: datetime | None = None) -> list[tuple[str, bool]]:
+    """Create or update the schedules in JOBS by name; safe to rerun (every deploy).
+
+    An existing schedule keeps its `next_run`; extra rows with the same name (made by
+    hand or by `schedule()`, whose names are not unique) are removed. Returns
+    [(name, created)].
+    """
+    now = now or timezone.now()
+    results = []
+    with transaction.atomic():
+        for job in JOBS:
+            ids = list(
+                Schedule.objects.filter(name=job.name).order_by("id").values_list("id", flat=True)
+            )
+            Schedule.objects.filter(id__in=ids[1:]).delete()
+            _, created = Schedule.objects.update_or_create(
+                name=job.name,
+                defaults={
+                    "func": job.func,
+                    "schedule_type": job.schedule_type,
+                    "minutes": job.minutes,
+                    "repeats": -1,
+                    "args": None,
+                    "kwargs": None,
+                    "hook": None,
+                    "cron": None,
+                    "cluster": None,
+                },
+                create_defaults={
+                    "func": job.func,
+                    "schedule_type": job.schedule_type,
+                    "minutes": job.minutes,
+                    "repeats": -1,
+                    "next_run": job.first_run(now),
+                },
+            )
+            results.append((job.name, created))
+    log.info("schedules_set_up", extra={"schedules_created": sum(c for _, c in results)})
+    return results
