@@ -1,9 +1,19 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
+from habitpact.api import health
 from habitpact.metrics import metrics_view
+from telegram_bot.webhook import telegram_webhook
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # JSON API (spec §7) with its OpenAPI schema (/api/v1/schema/) and docs (/api/v1/docs/).
+    path("api/v1/", include("habitpact.api_urls")),
+    path("health", health, name="health"),
     path("metrics", metrics_view, name="metrics"),
+    # Telegram's updates (setWebhook via `manage.py set_webhook`), secret-token guarded.
+    path("webhook/tg", telegram_webhook, name="telegram_webhook"),
+    # The Mini App's pages (spec §9) at the site root; keep these last.
+    path("", include("ledger.urls")),
+    path("", include("pacts.urls")),
 ]

@@ -535,6 +535,9 @@ class PactDay(models.Model):
     def can_skip(self, user: User, now: datetime | None = None) -> bool:
         return self._refusal_skip(user, _now(now)) is None
 
+    def can_miss(self, user: User, now: datetime | None = None) -> bool:
+        return self._refusal_miss(user, _now(now)) is None
+
     def can_dispute(self, user: User, now: datetime | None = None) -> bool:
         return self._refusal_dispute(user, _now(now)) is None
 

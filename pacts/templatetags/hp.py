@@ -1,0 +1,107 @@
+"""Template filters for the Mini App: money, countdowns, day states."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from babel.numbers import format_currency, get_currency_precision
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+# en_US gives each currency its plain symbol: £5, $5.50, €3, ¥500.
+MONEY_LOCALE = "en_US"
+
+
+def to_major(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-get_currency_precision(currency))
+
+
+def format_money(minor: int, currency: str) -> str:
+    """Minor units as money: whole amounts without decimals (£5), others with (£5.50)."""
+    value = to_major(minor, currency)
+    if value == value.to_integral_value():
+        return format_currency(
+            value, currency, format="¤#,##0", locale=MONEY_LOCALE, currency_digits=False
+        )
+    return format_currency(value, currency, locale=MONEY_LOCALE)
+
+
+@register.filter
+def money(minor: int | None, currency: str = "GBP") -> str:
+    return format_money(minor or 0, currency)
+
+
+@register.filter
+def money_abs(minor: int | None, currency: str = "GBP") -> str:
+    return format_money(abs(minor or 0), currency)
+
+
+def humanize_delta(delta: timedelta) -> str:
+    """'2h 30m', '45m', '3d 4h'; 'less than a minute' near zero."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "less than a minute"
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"
+
+
+@register.filter
+def until(moment: datetime | None) -> str:
+    """Time left until `moment` (empty once it has passed)."""
+    if moment is None:
+        return ""
+    delta = moment - timezone.now()
+    return humanize_delta(delta) if delta.total_seconds() > 0 else ""
+
+
+@register.filter
+def status_icon(status: str) -> str:
+    return {
+        "PENDING": "⏰",
+        "DONE": "✅",
+        "MISSED": "❌",
+        "DISPUTED": "⚖️",
+        "SKIPPED": "😬",
+        "WAIVED": "🤝",
+    }.get(status, "·")
+
+
+@register.filter
+def status_label(status: str) -> str:
+    return {
+        "PENDING": "Pending",
+        "DONE": "Done",
+        "MISSED": "Missed",
+        "DISPUTED": "Disputed",
+        "SKIPPED": "Skipped",
+        "WAIVED": "Waived",
+        "PENDING_ACCEPT": "Awaiting partner",
+        "ACTIVE": "Active",
+        "ENDED": "Ended",
+        "DECLINED": "Declined",
+        "EXPIRED": "Expired",
+    }.get(status, status.title())
+
+
+WEEKDAY_LETTERS = "MTWTFSS"
+WEEKDAY_SHORT = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+@register.filter
+def schedule_text(days: list[bool]) -> str:
+    """'Every day', 'Mon–Fri', 'Weekends', or 'Mon, Wed, Fri'."""
+    if all(days):
+        return "Every day"
+    if days == [True] * 5 + [False] * 2:
+        return "Mon–Fri"
+    if days == [False] * 5 + [True] * 2:
+        return "Weekends"
+    return ", ".join(name for name, on in zip(WEEKDAY_SHORT, days, strict=True) if on)

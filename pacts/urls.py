@@ -1,0 +1,30 @@
+"""Mini App pages (spec §9), at the site root."""
+
+from django.urls import path, re_path
+
+from habitpact import miniapp
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("pacts/new", views.pact_new, name="pact_new"),
+    path("pacts/<uuid:pact_id>", views.pact_detail, name="pact_detail"),
+    path("pacts/<uuid:pact_id>/history", views.pact_history, name="pact_history"),
+    path("pacts/<uuid:pact_id>/settings", views.pact_settings, name="pact_settings"),
+    path("pacts/<uuid:pact_id>/days/<str:day>", views.day_detail, name="day_detail"),
+    re_path(
+        r"^pacts/(?P<pact_id>[0-9a-f-]{36})/days/(?P<day>[0-9-]{10})/"
+        r"(?P<action>check-in|skip|miss|dispute|resolve|waive)$",
+        views.day_action,
+        name="day_action",
+    ),
+    path("invite/<str:code>", views.invite, name="invite"),
+    re_path(
+        r"^invite/(?P<code>[A-Za-z0-9]+)/(?P<answer>accept|decline)$",
+        views.invite,
+        name="invite_answer",
+    ),
+    path("settings", views.user_settings, name="user_settings"),
+    path("dev/login", miniapp.dev_login, name="dev_login"),
+]

@@ -1,0 +1,161 @@
+/* HabitPact Mini App glue: Telegram sign-in header, theme, BackButton, haptics,
+   start_param routing, the phone's time zone, countdowns, sharing. No framework. */
+(function () {
+  "use strict";
+  var tg = window.Telegram && window.Telegram.WebApp;
+  var app = document.getElementById("app");
+  var root = document.documentElement;
+
+  function authorization() {
+    if (tg && tg.initData) return "tma " + tg.initData;
+    return sessionStorage.getItem("hp_auth") || "";
+  }
+  function phoneZone() {
+    try {
+      var zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+      return localStorage.getItem("hp_zone_dismissed") === zone ? "" : zone;
+    } catch (e) { return ""; }
+  }
+  function addHeaders(set) {
+    var auth = authorization();
+    if (auth) set("Authorization", auth);
+    var zone = phoneZone();
+    if (zone) set("X-Timezone", zone);
+  }
+
+  // Every htmx request, and htmx's own history-restore request, carries the header.
+  document.addEventListener("htmx:configRequest", function (e) {
+    addHeaders(function (k, v) { e.detail.headers[k] = v; });
+  });
+  document.addEventListener("htmx:historyCacheMiss", function (e) {
+    addHeaders(function (k, v) { e.detail.xhr.setRequestHeader(k, v); });
+  });
+
+  function haptic(kind) {
+    if (!tg || !tg.HapticFeedback) return;
+    if (kind === "impact") tg.HapticFeedback.impactOccurred("medium");
+    else tg.HapticFeedback.notificationOccurred(kind);
+  }
+  var toastTimer;
+  function toast(text) {
+    var el = document.getElementById("toast");
+    if (!el || !text) return;
+    el.textContent = text;
+    el.classList.add("show");
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { el.classList.remove("show"); }, 2500);
+  }
+  document.body.addEventListener("hp:success", function (e) {
+    haptic("success");
+    toast(e.detail && e.detail.message);
+  });
+  document.body.addEventListener("hp:error", function () { haptic("error"); });
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var el = e.detail.elt;
+    if (el && el.closest && el.closest("[data-haptic=check-in]")) haptic("impact");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    haptic("error");
+    toast("No connection. Try again.");
+  });
+
+  // Theme: Telegram sets --tg-theme-* itself; we mark light/dark for the few fixed colours.
+  function applyTheme() {
+    if (!tg) return;
+    root.classList.toggle("tg-dark", tg.colorScheme === "dark");
+    root.classList.toggle("tg-light", tg.colorScheme !== "dark");
+    root.style.colorScheme = tg.colorScheme === "dark" ? "dark" : "light";
+    try {
+      tg.setHeaderColor("secondary_bg_color");
+      tg.setBackgroundColor("secondary_bg_color");
+    } catch (e) { /* older clients */ }
+  }
+
+  // Native BackButton on inner screens: the screen names its parent in data-back.
+  function onBack() {
+    var stepBack = app.querySelector("[data-back-button]");
+    if (stepBack) { stepBack.click(); return; }
+    var screen = app.querySelector("[data-back]");
+    var target = screen ? screen.getAttribute("data-back") : "/";
+    htmx.ajax("GET", target, { target: "#app", swap: "innerHTML" }).then(function () {
+      history.pushState({ htmx: true }, "", target);
+    });
+  }
+  function updateBack() {
+    if (!tg || !tg.BackButton) return;
+    var inner = !!app.querySelector("[data-back]") || !!app.querySelector("[data-back-button]");
+    if (inner) tg.BackButton.show(); else tg.BackButton.hide();
+  }
+
+  function tickCountdowns() {
+    var now = Date.now();
+    app.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var minutes = Math.floor((Date.parse(el.getAttribute("data-countdown")) - now) / 60000);
+      if (isNaN(minutes)) return;
+      if (minutes < 1) { el.textContent = "less than a minute"; return; }
+      var d = Math.floor(minutes / 1440), h = Math.floor(minutes % 1440 / 60), m = minutes % 60;
+      el.textContent = d ? d + "d " + h + "h" : h ? h + "h " + m + "m" : m + "m";
+    });
+  }
+  setInterval(tickCountdowns, 30000);
+
+  document.addEventListener("htmx:afterSettle", function () { updateBack(); });
+
+  // Small behaviours, delegated: quick picks, sharing, time zone offers.
+  document.addEventListener("click", function (e) {
+    var el = e.target.closest ? e.target.closest("[data-fill],[data-share],[data-dismiss-zone],[data-pick-zone]") : null;
+    if (!el) return;
+    if (el.hasAttribute("data-fill")) {
+      var input = document.querySelector(el.getAttribute("data-fill"));
+      if (input) { input.value = el.getAttribute("data-value"); input.focus(); }
+    } else if (el.hasAttribute("data-share")) {
+      var url = "https://t.me/share/url?url=" + encodeURIComponent(el.getAttribute("data-share")) +
+        "&text=" + encodeURIComponent(el.getAttribute("data-share-text") || "");
+      if (tg && tg.openTelegramLink && tg.initData) { e.preventDefault(); tg.openTelegramLink(url); }
+      else if (el.tagName !== "A") window.open(url, "_blank", "noopener");
+    } else if (el.hasAttribute("data-dismiss-zone")) {
+      localStorage.setItem("hp_zone_dismissed", el.getAttribute("data-dismiss-zone"));
+      var offer = document.getElementById("zone-offer");
+      if (offer) offer.remove();
+    } else if (el.hasAttribute("data-pick-zone")) {
+      var select = document.getElementById("timezone");
+      if (select) select.value = el.getAttribute("data-pick-zone");
+    }
+  });
+
+  // First load: the shell signs in with initData, routes start_param, loads the screen.
+  function start() {
+    var token = document.getElementById("dev-token");
+    if (token) {
+      sessionStorage.setItem("hp_auth", token.getAttribute("data-token"));
+      location.replace("/");
+      return;
+    }
+    if (tg) {
+      root.classList.add("tg");
+      tg.ready();
+      tg.expand();
+      applyTheme();
+      tg.onEvent("themeChanged", applyTheme);
+      tg.BackButton.onClick(onBack);
+    }
+    updateBack();
+    if (!document.getElementById("shell")) return;
+    if (!authorization()) {
+      document.getElementById("shell-loading").hidden = true;
+      document.getElementById("shell-outside").hidden = false;
+      document.getElementById("shell").removeAttribute("aria-busy");
+      return;
+    }
+    var path = location.pathname;
+    var param = tg && tg.initDataUnsafe && tg.initDataUnsafe.start_param;
+    if (path === "/" && param) {
+      if (param.indexOf("invite_") === 0) path = "/invite/" + encodeURIComponent(param.slice(7));
+      else if (param.indexOf("pact_") === 0) path = "/pacts/" + encodeURIComponent(param.slice(5));
+      history.replaceState(null, "", path);
+    }
+    htmx.ajax("GET", path + location.search, { target: "#app", swap: "innerHTML" });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
