@@ -19,6 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
+from habitpact.logging import log_job
+
 from . import sweeps
 
 log = logging.getLogger(__name__)
@@ -29,26 +31,32 @@ def _time_budget() -> float:
     return settings.Q_CLUSTER.get("timeout", 90) * 2 / 3
 
 
+@log_job("process_deadlines")
 def process_deadlines() -> int:
     return sweeps.process_deadlines(max_seconds=_time_budget())
 
 
+@log_job("resolve_expired_disputes")
 def resolve_expired_disputes() -> int:
     return sweeps.expire_disputes()
 
 
+@log_job("send_reminders")
 def send_reminders() -> int:
     return sweeps.send_reminders()
 
 
+@log_job("send_weekly_summaries")
 def send_weekly_summaries() -> int:
     return sweeps.send_weekly_summaries()
 
 
+@log_job("materialize_days")
 def materialize_days() -> int:
     return sweeps.materialize_days()
 
 
+@log_job("expire_invites")
 def expire_invites() -> int:
     return sweeps.expire_invites()
 

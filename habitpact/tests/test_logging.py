@@ -183,3 +183,13 @@ def test_day_and_pact_transitions_are_logged_with_their_ids(pact, clock, log_lin
     assert events["day_checked_in"]["pact_id"] == str(pact.pk)
     assert events["pact_ended"]["pact_id"] == str(pact.pk)
     assert events["pact_ended"]["user_id"] == str(initiator.pk)
+
+
+@pytest.mark.django_db
+def test_the_scheduled_jobs_log_their_runs(log_lines, clock):
+    from pacts import tasks
+
+    assert tasks.expire_invites() == 0
+
+    (finished,) = [line for line in log_lines() if line["event"] == "job_finished"]
+    assert (finished["job"], finished["count"]) == ("expire_invites", 0)
