@@ -152,6 +152,56 @@ WEBAPP_URL = env_str("WEBAPP_URL", "http://localhost:8000").rstrip("/")
 INIT_DATA_MAX_AGE_SECONDS = env_int("INIT_DATA_MAX_AGE_SECONDS", 86400)
 JWT_SECRET = env_str("JWT_SECRET", SECRET_KEY)
 
+# --- JSON API (/api/v1, habitpact/api.py) --------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["habitpact.api.TelegramAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["habitpact.ratelimit.SpecRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["habitpact.api.BoundedJSONParser"],
+    "EXCEPTION_HANDLER": "habitpact.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Proxies in front of the app that append to X-Forwarded-For (1 on Heroku-style
+    # hosts); 0 = use the socket's address, so clients cannot pick their own rate key.
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
+}
+# Spec §13 limits per user (per IP before sign-in), counted in the database
+# (habitpact/ratelimit.py). Off in the test suite; the rate-limit tests switch it on.
+RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", default=not TESTING)
+RATE_LIMITS = {  # scope: (requests, window in seconds)
+    "auth": (10, 60),
+    "checkin": (5, 60),
+    "dispute": (3, 60),
+    "read": (100, 60),
+    "write": (30, 60),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "HabitPact API",
+    "DESCRIPTION": (
+        "Habit pacts between two friends (spec v1.1 §7). Sign in with POST /auth/telegram "
+        "and send `Authorization: Bearer <token>`. Errors are "
+        '`{"error": {"code", "message", "details"}}` with the codes of spec §12.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf-spectacular-sidecar's static files: no CDN, works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "PactStatusEnum": "pacts.models.Pact.Status",
+        "DayStatusEnum": "pacts.models.PactDay.Status",
+        "RoleEnum": "pacts.models.PactParticipant.Role",
+        "ParticipantStatusEnum": "pacts.models.PactParticipant.Status",
+        "SettlementStatusEnum": "ledger.models.Settlement.Status",
+    },
+}
+
 # --- Jobs: django-q2 on the ORM broker (PostgreSQL in production, no Redis) ------------
 # The broker delivers at least once: timeout < retry, bounded attempts, idempotent tasks.
 Q_CLUSTER = {

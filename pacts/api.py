@@ -1,0 +1,758 @@
+"""JSON API (spec §7) for sign-in, the user's settings, pacts, their days and invites.
+
+Views parse input shapes (serializers: types and formats), call the domain
+(`pacts.actions`, the `PactDay` transitions) and render. Business rules (roles, states,
+time windows, ranges) live in the domain and reach the client as its DomainError in the
+error envelope (habitpact/api.py). Dates are dates in the pact's time zone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from habitpact.api import (
+    body_error_responses,
+    error_responses,
+    page_params,
+    page_query_serializer,
+    query_params,
+)
+from habitpact.auth import issue_token, user_from_init_data, validate_init_data
+from ledger.models import LedgerEntry
+
+from .actions import (
+    PactTerms,
+    balance_of,
+    day_for,
+    invite_link,
+    invite_status,
+    pact_accept,
+    pact_create,
+    pact_decline,
+    pact_end,
+    pact_for,
+    pact_stats,
+    today_for,
+    user_update_settings,
+)
+from .errors import DomainError
+from .models import Pact, PactDay, PactParticipant, User
+
+log = logging.getLogger(__name__)
+
+PACT_ID = OpenApiParameter("pact_id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+DAY_DATE = OpenApiParameter(
+    "date", OpenApiTypes.DATE, OpenApiParameter.PATH, description="A date in the pact's zone."
+)
+INVITE_CODE = OpenApiParameter(
+    "code", OpenApiTypes.STR, OpenApiParameter.PATH, description="From the invite link."
+)
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_INVITE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+# --- input shapes -------------------------------------------------------------------------
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true/false only (DRF's BooleanField also takes "yes", 1, "on", ...)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
+class TelegramAuthRequest(serializers.Serializer):
+    init_data = serializers.CharField(
+        max_length=8192, trim_whitespace=False, help_text="Telegram.WebApp.initData, as is."
+    )
+
+
+class UserSettingsRequest(serializers.Serializer):
+    timezone = serializers.CharField(
+        required=False, max_length=64, help_text="An IANA name, like Europe/London."
+    )
+    notify_reminders = StrictBooleanField(required=False)
+    notify_disputes = StrictBooleanField(required=False)
+    reminder_minutes_before = serializers.IntegerField(required=False, help_text="0 to 1440.")
+
+
+class PactCreateRequest(serializers.Serializer):
+    title = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1000)
+    description = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=2000, default=""
+    )
+    stake_amount = serializers.IntegerField(help_text="Minor units (pence), 1 to 10 000.")
+    currency = serializers.CharField(
+        required=False, default="GBP", allow_blank=True, max_length=16, help_text="ISO 4217."
+    )
+    schedule_days = serializers.ListField(
+        child=StrictBooleanField(),
+        max_length=7,
+        help_text="Seven booleans, Monday first; at least one true.",
+    )
+    deadline_time = serializers.TimeField(help_text="Local time in the pact's zone, HH:MM.")
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(required=False, allow_null=True, default=None)
+    dispute_window_hours = serializers.IntegerField(required=False, default=12, help_text="1–72.")
+    partner_username = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=64, default=""
+    )
+
+
+class PactEndRequest(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=1000, default=""
+    )
+
+
+class CheckInRequest(serializers.Serializer):
+    note = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=1000, default=None
+    )
+    idempotency_key = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=64,
+        default=None,
+        help_text="Client-generated; a retry with the same key and note returns the same day.",
+    )
+
+
+class DisputeRequest(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=1000, default=""
+    )
+
+
+class ResolveRequest(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=["CONCEDE", "WITHDRAW", "REJECT"])
+
+
+class PactListQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Pact.Status.choices, required=False)
+    role = serializers.ChoiceField(choices=PactParticipant.Role.choices, required=False)
+
+
+class DayListQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=PactDay.Status.choices, required=False)
+
+
+def parsed(request, serializer_class) -> dict:
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    return dict(data.validated_data)
+
+
+# --- output shapes ------------------------------------------------------------------------
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    telegram_user_id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    username = serializers.CharField(allow_null=True)
+    timezone = serializers.CharField()
+    notify_reminders = serializers.BooleanField()
+    notify_disputes = serializers.BooleanField()
+    reminder_minutes_before = serializers.IntegerField()
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    display_name = serializers.CharField()
+    username = serializers.CharField(allow_null=True)
+
+
+class PactSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.ChoiceField(choices=Pact.Status.choices)
+    stake_amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    schedule_days = serializers.ListField(child=serializers.BooleanField())
+    deadline_time = serializers.TimeField(format="%H:%M")
+    timezone = serializers.CharField()
+    dispute_window_hours = serializers.IntegerField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(allow_null=True)
+    partner_username = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    activated_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    end_reason = serializers.CharField()
+
+
+class ParticipantSerializer(serializers.Serializer):
+    user = UserBriefSerializer()
+    role = serializers.ChoiceField(choices=PactParticipant.Role.choices)
+    status = serializers.ChoiceField(choices=PactParticipant.Status.choices)
+
+
+class StatsSerializer(serializers.Serializer):
+    total_days = serializers.IntegerField()
+    done_days = serializers.IntegerField()
+    missed_days = serializers.IntegerField()
+    disputed_days = serializers.IntegerField()
+    skipped_days = serializers.IntegerField()
+    waived_days = serializers.IntegerField()
+    current_streak = serializers.IntegerField()
+
+
+class TodaySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    date = serializers.DateField()
+    status = serializers.ChoiceField(choices=PactDay.Status.choices)
+    deadline = serializers.DateTimeField()
+    can_check_in = serializers.BooleanField()
+    can_dispute = serializers.BooleanField()
+    can_skip = serializers.BooleanField()
+
+
+class PactDetailSerializer(serializers.Serializer):
+    pact = PactSerializer()
+    participants = ParticipantSerializer(many=True)
+    balance = serializers.IntegerField(help_text="Positive: the initiator owes the partner.")
+    stats = StatsSerializer()
+    today = TodaySerializer(allow_null=True)
+    invite_link = serializers.CharField(
+        allow_null=True, help_text="For the initiator while the invite is open."
+    )
+
+
+class PactCreatedSerializer(serializers.Serializer):
+    pact = PactSerializer()
+    invite_link = serializers.CharField()
+
+
+class PactOnlySerializer(serializers.Serializer):
+    pact = PactSerializer()
+
+
+class TodayBriefSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    status = serializers.ChoiceField(choices=PactDay.Status.choices)
+    deadline = serializers.DateTimeField(source="deadline_at")
+
+
+class PartnerBriefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    display_name = serializers.CharField()
+
+
+class PactSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=Pact.Status.choices)
+    my_role = serializers.ChoiceField(choices=PactParticipant.Role.choices)
+    partner = PartnerBriefSerializer(allow_null=True)
+    stake_amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    balance = serializers.IntegerField()
+    today = TodayBriefSerializer(allow_null=True)
+
+
+class PactListSerializer(serializers.Serializer):
+    pacts = PactSummarySerializer(many=True)
+
+
+class DaySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    date = serializers.DateField()
+    status = serializers.ChoiceField(choices=PactDay.Status.choices)
+    deadline = serializers.DateTimeField(source="deadline_at")
+    checked_in_at = serializers.DateTimeField(allow_null=True)
+    checkin_note = serializers.CharField(allow_null=True)
+    dispute_open_until = serializers.DateTimeField(allow_null=True)
+    disputed_at = serializers.DateTimeField(allow_null=True)
+    dispute_reason = serializers.CharField(allow_null=True)
+    dispute_resolve_until = serializers.DateTimeField(allow_null=True)
+    resolution = serializers.ChoiceField(choices=PactDay.Resolution.choices, allow_null=True)
+    resolution_at = serializers.DateTimeField(allow_null=True)
+    skipped_at = serializers.DateTimeField(allow_null=True)
+
+
+class DayResponseSerializer(serializers.Serializer):
+    day = DaySerializer()
+
+
+class DayListSerializer(serializers.Serializer):
+    days = DaySerializer(many=True)
+    total = serializers.IntegerField(help_text="Days matching the filter.")
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+
+
+class AuthResponseSerializer(serializers.Serializer):
+    user = MeSerializer()
+    token = serializers.CharField(help_text="Send as `Authorization: Bearer <token>`.")
+    is_new_user = serializers.BooleanField()
+
+
+class MeResponseSerializer(serializers.Serializer):
+    user = MeSerializer()
+
+
+class InviteTermsSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    description = serializers.CharField()
+    stake_amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    schedule_days = serializers.ListField(child=serializers.BooleanField())
+    deadline_time = serializers.TimeField(format="%H:%M")
+    timezone = serializers.CharField()
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(allow_null=True)
+    dispute_window_hours = serializers.IntegerField()
+
+
+class InviterSerializer(serializers.Serializer):
+    display_name = serializers.CharField()
+    username = serializers.CharField(allow_null=True)
+
+
+class InvitePreviewSerializer(serializers.Serializer):
+    pact = InviteTermsSerializer()
+    initiator = InviterSerializer()
+    status = serializers.ChoiceField(choices=["PENDING_ACCEPT", "ALREADY_ACCEPTED", "EXPIRED"])
+
+
+# --- reads shared by several views ----------------------------------------------------
+
+
+def pact_detail(pact: Pact, user: User) -> dict:
+    """GET /pacts/{id}'s body. `pact` comes from `pact_for` (participants prefetched)."""
+    today = today_for(pact)
+    is_open_invite = pact.status == Pact.Status.PENDING_ACCEPT
+    body = {
+        "pact": pact,
+        "participants": list(pact.participants.all()),
+        "balance": balance_of(pact),
+        "stats": pact_stats(pact),
+        "today": None
+        if today is None
+        else {
+            "id": today.pk,
+            "date": today.date,
+            "status": today.status,
+            "deadline": today.deadline_at,
+            "can_check_in": today.can_check_in(user),
+            "can_dispute": today.can_dispute(user),
+            "can_skip": today.can_skip(user),
+        },
+        "invite_link": invite_link(pact)
+        if is_open_invite and pact.created_by_user_id == user.pk
+        else None,
+    }
+    return PactDetailSerializer(body).data
+
+
+def invited_pact(user: User, pact_id) -> Pact:
+    """The pact for accept/decline: the participant's own, or anyone's open invite (an
+    invite is open to whoever holds it). Others learn nothing: 403 as for any pact."""
+    try:
+        return pact_for(user, pact_id)
+    except DomainError as error:
+        if error.code != "FORBIDDEN_NOT_PARTICIPANT":
+            raise
+        pact = Pact.objects.get(pk=pact_id)
+        if pact.status != Pact.Status.PENDING_ACCEPT:
+            raise
+        return pact
+
+
+def pact_by_invite(code: str) -> Pact:
+    pact = None
+    if _INVITE_RE.match(code):
+        pact = Pact.objects.select_related("created_by_user").filter(invite_code=code).first()
+    if pact is None:
+        raise DomainError("PACT_NOT_FOUND", "This invite link isn't valid.", {"code": code[:64]})
+    return pact
+
+
+def parse_day(value: str) -> date:
+    try:
+        if _DATE_RE.match(value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise DomainError("DAY_NOT_FOUND", "There's no check-in scheduled for that day.")
+
+
+def day_of(user: User, pact_id, day: str) -> PactDay:
+    """The participant's pact day (403 for a stranger before anything about the date)."""
+    pact = pact_for(user, pact_id)
+    return day_for(pact, parse_day(day))
+
+
+def day_body(day: PactDay) -> dict:
+    return DayResponseSerializer({"day": day}).data
+
+
+# --- auth and the user's own settings -------------------------------------------------
+
+
+class TelegramAuthView(APIView):
+    """POST /auth/telegram: Telegram initData in, user + 7-day JWT out."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    rate_scope = "auth"
+
+    @extend_schema(
+        operation_id="auth_telegram",
+        tags=["auth"],
+        request=TelegramAuthRequest,
+        responses={200: AuthResponseSerializer, **body_error_responses()},
+        auth=[],
+    )
+    def post(self, request):
+        data = parsed(request, TelegramAuthRequest)
+        user, is_new = user_from_init_data(validate_init_data(data["init_data"]))
+        log.info("api_signed_in", extra={"user_id": str(user.pk), "is_new_user": is_new})
+        return Response(
+            AuthResponseSerializer(
+                {"user": user, "token": issue_token(user), "is_new_user": is_new}
+            ).data
+        )
+
+
+class MeView(APIView):
+    """GET / PATCH /users/me."""
+
+    @extend_schema(
+        operation_id="users_me_retrieve",
+        tags=["users"],
+        responses={200: MeResponseSerializer, **error_responses()},
+    )
+    def get(self, request):
+        return Response(MeResponseSerializer({"user": request.user}).data)
+
+    @extend_schema(
+        operation_id="users_me_update",
+        tags=["users"],
+        request=UserSettingsRequest,
+        responses={200: MeResponseSerializer, **body_error_responses()},
+    )
+    def patch(self, request):
+        user = user_update_settings(request.user, **parsed(request, UserSettingsRequest))
+        return Response(MeResponseSerializer({"user": user}).data)
+
+
+# --- pacts ---------------------------------------------------------------------------------
+
+
+class PactListView(APIView):
+    """GET /pacts (filters `status`, `role`) and POST /pacts."""
+
+    @extend_schema(
+        operation_id="pacts_list",
+        tags=["pacts"],
+        parameters=[PactListQuery],
+        responses={200: PactListSerializer, **error_responses(422)},
+    )
+    def get(self, request):
+        """The user's pacts, newest first, with partner, balance and today's day.
+
+        Costs a constant number of queries whatever the count: the pacts with their
+        balance (a subquery), their participants and users (two prefetches), and the
+        days of everyone's "today" (one query, dates computed per pact's zone).
+        """
+        filters = query_params(request, PactListQuery)
+        user = request.user
+        membership = {
+            "participants__user": user,
+            "participants__status": PactParticipant.Status.ACCEPTED,
+        }
+        if "role" in filters:
+            membership["participants__role"] = filters["role"]
+        pacts = Pact.objects.filter(**membership)
+        if "status" in filters:
+            pacts = pacts.filter(status=filters["status"])
+        balance = (
+            LedgerEntry.objects.filter(pact=OuterRef("pk"))
+            .order_by()
+            .values("pact")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        )
+        pacts = list(
+            pacts.annotate(balance=Coalesce(Subquery(balance), 0))
+            .prefetch_related("participants__user")
+            .order_by("-created_at", "-id")
+        )
+        now = timezone.now()
+        todays = {pact.pk: pact.local_today(now) for pact in pacts}
+        days = {
+            (day.pact_id, day.date): day
+            for day in PactDay.objects.filter(pact__in=pacts, date__in=set(todays.values()))
+        }
+        items = []
+        for pact in pacts:
+            role = pact.role_of(user)
+            other = next((m.user for m in pact.members if m.user_id != user.pk), None)
+            items.append(
+                {
+                    "id": pact.pk,
+                    "title": pact.title,
+                    "status": pact.status,
+                    "my_role": role,
+                    "partner": other,
+                    "stake_amount": pact.stake_amount,
+                    "currency": pact.currency,
+                    "balance": pact.balance,
+                    "today": days.get((pact.pk, todays[pact.pk])),
+                }
+            )
+        return Response(PactListSerializer({"pacts": items}).data)
+
+    @extend_schema(
+        operation_id="pacts_create",
+        tags=["pacts"],
+        request=PactCreateRequest,
+        responses={201: PactCreatedSerializer, **body_error_responses()},
+    )
+    def post(self, request):
+        data = parsed(request, PactCreateRequest)
+        data["description"] = data["description"] or ""
+        data["partner_username"] = data["partner_username"] or ""
+        pact = pact_create(initiator=request.user, terms=PactTerms(**data))
+        log.info(
+            "api_pact_created", extra={"pact_id": str(pact.pk), "user_id": str(request.user.pk)}
+        )
+        body = PactCreatedSerializer({"pact": pact, "invite_link": invite_link(pact)}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class PactDetailView(APIView):
+    @extend_schema(
+        operation_id="pacts_retrieve",
+        tags=["pacts"],
+        parameters=[PACT_ID],
+        responses={200: PactDetailSerializer, **error_responses(403, 404)},
+    )
+    def get(self, request, pact_id):
+        return Response(pact_detail(pact_for(request.user, pact_id), request.user))
+
+
+class PactAcceptView(APIView):
+    @extend_schema(
+        operation_id="pacts_accept",
+        tags=["pacts"],
+        request=None,
+        parameters=[PACT_ID],
+        responses={200: PactDetailSerializer, **error_responses(403, 404, 409)},
+    )
+    def post(self, request, pact_id):
+        """Accept the invitation (the invited partner; never the initiator)."""
+        pact = pact_accept(invited_pact(request.user, pact_id), request.user)
+        return Response(pact_detail(pact_for(request.user, pact.pk), request.user))
+
+
+class PactDeclineView(APIView):
+    @extend_schema(
+        operation_id="pacts_decline",
+        tags=["pacts"],
+        request=None,
+        parameters=[PACT_ID],
+        responses={200: PactOnlySerializer, **error_responses(403, 404, 409)},
+    )
+    def post(self, request, pact_id):
+        """Decline the invitation (the invited partner)."""
+        pact = pact_decline(invited_pact(request.user, pact_id), request.user)
+        return Response(PactOnlySerializer({"pact": pact}).data)
+
+
+class PactEndView(APIView):
+    @extend_schema(
+        operation_id="pacts_end",
+        tags=["pacts"],
+        request=PactEndRequest,
+        parameters=[PACT_ID],
+        responses={200: PactDetailSerializer, **body_error_responses(403, 404, 409)},
+    )
+    def post(self, request, pact_id):
+        """End an active pact (either participant)."""
+        pact = pact_for(request.user, pact_id)
+        reason = parsed(request, PactEndRequest)["reason"] or ""
+        pact_end(pact, request.user, reason=reason)
+        return Response(pact_detail(pact_for(request.user, pact.pk), request.user))
+
+
+# --- days ----------------------------------------------------------------------------------
+
+
+DAYS_PAGE = page_query_serializer(30)
+
+
+class DayListView(APIView):
+    @extend_schema(
+        operation_id="days_list",
+        tags=["days"],
+        parameters=[PACT_ID, DayListQuery, DAYS_PAGE],
+        responses={200: DayListSerializer, **error_responses(403, 404, 422)},
+    )
+    def get(self, request, pact_id):
+        """The pact's days, newest first (`limit` default 30, `offset`, `status`)."""
+        pact = pact_for(request.user, pact_id)
+        filters = query_params(request, DayListQuery)
+        limit, offset = page_params(request, default_limit=30)
+        days = PactDay.objects.filter(pact=pact)
+        if "status" in filters:
+            days = days.filter(status=filters["status"])
+        total = days.count()
+        page = list(days.order_by("-date")[offset : offset + limit]) if offset < total else []
+        body = {"days": page, "total": total, "limit": limit, "offset": offset}
+        return Response(DayListSerializer(body).data)
+
+
+class DayDetailView(APIView):
+    @extend_schema(
+        operation_id="days_retrieve",
+        tags=["days"],
+        parameters=[PACT_ID, DAY_DATE],
+        responses={200: DayResponseSerializer, **error_responses(403, 404)},
+    )
+    def get(self, request, pact_id, date):
+        return Response(day_body(day_of(request.user, pact_id, date)))
+
+
+DAY_ACTION_ERRORS = (403, 404, 409)
+
+
+class CheckInView(APIView):
+    rate_scope = "checkin"
+
+    @extend_schema(
+        operation_id="days_checkin",
+        tags=["days"],
+        request=CheckInRequest,
+        parameters=[PACT_ID, DAY_DATE],
+        responses={200: DayResponseSerializer, **body_error_responses(*DAY_ACTION_ERRORS)},
+    )
+    def post(self, request, pact_id, date):
+        """Check in (initiator, on the day, before the deadline). Idempotent per key."""
+        found = day_of(request.user, pact_id, date)
+        data = parsed(request, CheckInRequest)
+        found.check_in(request.user, note=data["note"], idempotency_key=data["idempotency_key"])
+        return Response(day_body(found))
+
+
+class MissView(APIView):
+    @extend_schema(
+        operation_id="days_miss",
+        tags=["days"],
+        request=None,
+        parameters=[PACT_ID, DAY_DATE],
+        responses={200: DayResponseSerializer, **error_responses(*DAY_ACTION_ERRORS)},
+    )
+    def post(self, request, pact_id, date):
+        """Own up to a miss before the deadline (initiator)."""
+        found = day_of(request.user, pact_id, date)
+        return Response(day_body(found.miss(request.user)))
+
+
+class DisputeView(APIView):
+    rate_scope = "dispute"
+
+    @extend_schema(
+        operation_id="days_dispute",
+        tags=["days"],
+        request=DisputeRequest,
+        parameters=[PACT_ID, DAY_DATE],
+        responses={200: DayResponseSerializer, **body_error_responses(*DAY_ACTION_ERRORS)},
+    )
+    def post(self, request, pact_id, date):
+        """Dispute a check-in while the window is open (partner)."""
+        found = day_of(request.user, pact_id, date)
+        reason = parsed(request, DisputeRequest)["reason"] or ""
+        return Response(day_body(found.dispute(request.user, reason=reason)))
+
+
+class ResolveView(APIView):
+    @extend_schema(
+        operation_id="days_resolve",
+        tags=["days"],
+        request=ResolveRequest,
+        parameters=[PACT_ID, DAY_DATE],
+        responses={200: DayResponseSerializer, **body_error_responses(*DAY_ACTION_ERRORS)},
+    )
+    def post(self, request, pact_id, date):
+        """CONCEDE or REJECT (initiator), WITHDRAW (partner)."""
+        found = day_of(request.user, pact_id, date)
+        resolution = parsed(request, ResolveRequest)["resolution"]
+        return Response(day_body(found.resolve(request.user, resolution)))
+
+
+class WaiveView(APIView):
+    @extend_schema(
+        operation_id="days_waive",
+        tags=["days"],
+        request=None,
+        parameters=[PACT_ID, DAY_DATE],
+        responses={200: DayResponseSerializer, **error_responses(*DAY_ACTION_ERRORS)},
+    )
+    def post(self, request, pact_id, date):
+        """Forgive a missed day (partner): a WAIVER entry reverses the forfeit."""
+        found = day_of(request.user, pact_id, date)
+        return Response(day_body(found.waive(request.user)))
+
+
+class SkipView(APIView):
+    @extend_schema(
+        operation_id="days_skip",
+        tags=["days"],
+        request=None,
+        parameters=[PACT_ID, DAY_DATE],
+        responses={200: DayResponseSerializer, **error_responses(*DAY_ACTION_ERRORS)},
+    )
+    def post(self, request, pact_id, date):
+        """Skip a pending day before its deadline (either participant). No forfeit."""
+        found = day_of(request.user, pact_id, date)
+        return Response(day_body(found.skip(request.user)))
+
+
+# --- invites ---------------------------------------------------------------------------
+
+
+class InviteView(APIView):
+    @extend_schema(
+        operation_id="invites_retrieve",
+        tags=["invites"],
+        parameters=[INVITE_CODE],
+        responses={200: InvitePreviewSerializer, **error_responses(404)},
+    )
+    def get(self, request, code):
+        """What the invite commits to, for any signed-in user holding the link."""
+        pact = pact_by_invite(code)
+        body = {"pact": pact, "initiator": pact.created_by_user, "status": invite_status(pact)}
+        return Response(InvitePreviewSerializer(body).data)
+
+
+class InviteAcceptView(APIView):
+    @extend_schema(
+        operation_id="invites_accept",
+        tags=["invites"],
+        request=None,
+        parameters=[INVITE_CODE],
+        responses={200: PactDetailSerializer, **error_responses(403, 404, 409)},
+    )
+    def post(self, request, code):
+        """Accept the invite: the same as POST /pacts/{id}/accept."""
+        pact = pact_accept(pact_by_invite(code), request.user)
+        return Response(pact_detail(pact_for(request.user, pact.pk), request.user))
