@@ -1,0 +1,487 @@
+"""Drain the outbox to Telegram: rate-limited, retried, and never skipping a message.
+
+`deliver_outbox()` works like healthchecks' `sendalerts`:
+
+1. Take the sender lock (a PostgreSQL advisory lock), so exactly one process sends at a
+   time and the rate limits below hold for the whole deployment, not per process. If
+   another process holds it, return at once: that one is already sending.
+2. Claim a batch of due PENDING rows: `FOR UPDATE SKIP LOCKED` on PostgreSQL (inside
+   SQLite's IMMEDIATE transaction the same SELECT + conditional UPDATE is serialised),
+   and push their `next_attempt_at` forward by a lease. The claim commits before any
+   network I/O, so no transaction is held open while talking to Telegram.
+3. Render each row for its recipient (`messages.render`); a row whose objects are gone
+   or whose kind is unknown is marked FAILED with the reason and skipped.
+4. Send in waves: each wave holds at most one message per chat and only as many as the
+   limiter allows (30 per rolling second overall, one per chat per second), sent
+   concurrently; then mark each row (SENT, retry later, UNDELIVERABLE or FAILED).
+5. Rows not sent before the lease's half-life or the time budget are released (their
+   lease cancelled) for the next drain.
+
+A crash after sending but before marking leaves the row PENDING with its lease; when the
+lease runs out it is claimed and sent again. So the worst case is a duplicate, never a
+lost message.
+
+Outcomes: 429 → the limiter pauses every send for `retry_after` and the row waits that
+long (not counted as an attempt: Telegram said "not yet", not "no"); timeouts, network
+errors and 5xx → retried with exponential backoff, FAILED after MAX_ATTEMPTS; 403 (the
+user blocked the bot) and "chat not found" → UNDELIVERABLE at once; any other 400 →
+FAILED (sending the same request again would fail the same way); a rejected token →
+stop the drain and leave every row as it was.
+
+Without TELEGRAM_BOT_TOKEN (local development) messages are written to the log and
+marked SENT, like Django's console e-mail backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Protocol
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from pacts.models import OutboxMessage, User
+
+from .client import BotSession, bot_configured
+from .messages import PARSE_MODE, Rendered, Skip, render
+
+log = logging.getLogger(__name__)
+
+OVERALL_PER_SECOND = 30
+PER_CHAT_INTERVAL = 1.0
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+LEASE = timedelta(minutes=5)
+BATCH_SIZE = 100
+# Any constant works: it only has to differ from other advisory locks in this database.
+SENDER_LOCK_KEY = 0x68_70_62_6F_74  # "hpbot"
+
+Status = OutboxMessage.Status
+
+
+# --- the rate limiter -------------------------------------------------------------------
+
+
+class RateLimiter:
+    """Telegram's limits for one sender: at most `per_second` messages in any rolling
+    second, and one message per chat per `per_chat_interval` seconds.
+
+    Sends are recorded when their responses are back, which is no earlier than Telegram
+    received them, so the limits hold as Telegram counts them too. The clock is injected
+    so tests can check every decision without sleeping.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_second: int = OVERALL_PER_SECOND,
+        per_chat_interval: float = PER_CHAT_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.per_second = per_second
+        self.per_chat_interval = per_chat_interval
+        self.clock = clock
+        self._recent: deque[float] = deque()
+        self._chat_free_at: dict[int, float] = {}
+        self._paused_until = 0.0
+
+    def _prune(self, now: float) -> None:
+        while self._recent and self._recent[0] <= now - 1.0:
+            self._recent.popleft()
+        if len(self._chat_free_at) > 10_000:
+            self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
+
+    def capacity(self) -> int:
+        """How many messages may go out right now, to distinct chats."""
+        now = self.clock()
+        self._prune(now)
+        if now < self._paused_until:
+            return 0
+        return max(0, self.per_second - len(self._recent))
+
+    def wait(self, chat_id: int) -> float:
+        """Seconds until a message to `chat_id` may go (0.0 = now)."""
+        now = self.clock()
+        self._prune(now)
+        ready = max(self._paused_until, self._chat_free_at.get(chat_id, 0.0))
+        if len(self._recent) >= self.per_second:
+            ready = max(ready, self._recent[-self.per_second] + 1.0)
+        return max(0.0, ready - now)
+
+    def plan(self, chat_ids: Iterable[int]) -> list[int]:
+        """Positions in `chat_ids` (a queue, oldest first) that may be sent now: the first
+        message of each chat that is free, up to the overall capacity."""
+        room = self.capacity()
+        now = self.clock()
+        chosen: list[int] = []
+        seen: set[int] = set()
+        for position, chat_id in enumerate(chat_ids):
+            if len(chosen) >= room:
+                break
+            if chat_id in seen:
+                continue  # keep each chat's messages in order
+            seen.add(chat_id)
+            if self._chat_free_at.get(chat_id, 0.0) <= now:
+                chosen.append(position)
+        return chosen
+
+    def record(self, chat_ids: Iterable[int]) -> None:
+        """Note that messages to `chat_ids` have just been sent (responses received)."""
+        now = self.clock()
+        for chat_id in chat_ids:
+            self._recent.append(now)
+            self._chat_free_at[chat_id] = now + self.per_chat_interval
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing for `seconds` (Telegram answered 429 with retry_after)."""
+        self._paused_until = max(self._paused_until, self.clock() + seconds)
+
+
+# --- sending ----------------------------------------------------------------------------
+
+
+class Result(Enum):
+    SENT = "sent"
+    RETRY = "retry"  # transient: backoff, counted
+    RETRY_AFTER = "retry_after"  # 429: wait as told, not counted
+    UNDELIVERABLE = "undeliverable"
+    FAILED = "failed"
+    ABORT = "abort"  # our configuration is wrong: touch nothing, stop
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    error: str = ""
+    retry_after: float = 0.0
+
+
+def _seconds(value) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def classify(exc: BaseException) -> Outcome:
+    """Map a python-telegram-bot exception to what the outbox should do about it.
+    Order matters: RetryAfter is not a NetworkError, and BadRequest and TimedOut are."""
+    text = f"{type(exc).__name__}: {exc}"[:500]
+    if isinstance(exc, RetryAfter):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return Outcome(Result.RETRY_AFTER, text, _seconds(exc.retry_after))
+    if isinstance(exc, Forbidden):
+        return Outcome(Result.UNDELIVERABLE, text)
+    if isinstance(exc, InvalidToken):
+        return Outcome(Result.ABORT, text)
+    if isinstance(exc, BadRequest):
+        message = str(exc).lower()
+        if "chat not found" in message or "user is deactivated" in message:
+            return Outcome(Result.UNDELIVERABLE, text)
+        return Outcome(Result.FAILED, text)
+    if isinstance(exc, ChatMigrated):
+        return Outcome(Result.FAILED, text)
+    if isinstance(exc, (NetworkError, TelegramError)):
+        return Outcome(Result.RETRY, text)
+    return Outcome(Result.RETRY, text)
+
+
+class Transport(Protocol):
+    def send_many(self, items: list[tuple[int, Rendered]]) -> list[Outcome]: ...
+
+    def close(self) -> None: ...
+
+
+class LogTransport:
+    """No bot token: write each message to the log instead (local development)."""
+
+    def send_many(self, items: list[tuple[int, Rendered]]) -> list[Outcome]:
+        for chat_id, rendered in items:
+            buttons = [
+                button.text
+                for row in (rendered.reply_markup.inline_keyboard if rendered.reply_markup else [])
+                for button in row
+            ]
+            log.info(
+                "bot_message_logged",
+                extra={"chat_id": chat_id, "text": rendered.text, "buttons": buttons},
+            )
+            print(f"--- Telegram message to {chat_id} ---\n{rendered.text}\n{buttons or ''}")
+        return [Outcome(Result.SENT)] * len(items)
+
+    def close(self) -> None:
+        pass
+
+
+class TelegramTransport:
+    """Sends through python-telegram-bot, one wave at a time on the session's loop."""
+
+    def __init__(self, session: BotSession | None = None):
+        self.session = session or BotSession()
+
+    async def _send(self, chat_id: int, rendered: Rendered) -> Outcome:
+        try:
+            await self.session.bot.send_message(
+                chat_id=chat_id,
+                text=rendered.text,
+                parse_mode=PARSE_MODE,
+                reply_markup=rendered.reply_markup,
+                disable_web_page_preview=True,
+            )
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
+            return classify(exc)
+        return Outcome(Result.SENT)
+
+    def send_many(self, items: list[tuple[int, Rendered]]) -> list[Outcome]:
+        async def wave() -> list[Outcome]:
+            return list(await asyncio.gather(*(self._send(c, r) for c, r in items)))
+
+        return self.session.run(wave())
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def make_transport() -> Transport:
+    return TelegramTransport() if bot_configured() else LogTransport()
+
+
+# --- the outbox rows --------------------------------------------------------------------
+
+
+def claim(*, limit: int, now: datetime, lease: timedelta = LEASE) -> list[OutboxMessage]:
+    """Take up to `limit` due rows for this sender by pushing their due time past the
+    lease. Concurrent claimers get disjoint rows (SKIP LOCKED; SQLite serialises)."""
+    with transaction.atomic():
+        due = OutboxMessage.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        rows = list(due.order_by("next_attempt_at", "id")[:limit])
+        if rows:
+            OutboxMessage.objects.filter(
+                id__in=[row.id for row in rows], status=Status.PENDING, next_attempt_at__lte=now
+            ).update(next_attempt_at=now + lease, updated_at=now)
+    return rows
+
+
+def _update(ids: list[int], **changes) -> int:
+    if not ids:
+        return 0
+    return OutboxMessage.objects.filter(id__in=ids, status=Status.PENDING).update(
+        updated_at=timezone.now(), **changes
+    )
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, ... doubling per failed attempt, at most an hour."""
+    return min(BACKOFF_BASE * 2 ** max(0, attempts - 1), BACKOFF_CAP)
+
+
+@dataclass
+class DrainReport:
+    sent: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    undeliverable: int = 0
+    failed: int = 0
+    released: int = 0
+    batches: int = 0
+    busy: bool = False  # another process holds the sender lock
+    aborted: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "errors"}
+
+
+def _mark(row: OutboxMessage, outcome: Outcome, report: DrainReport) -> None:
+    now = timezone.now()
+    extra = {"outbox_id": row.id, "kind": row.kind, "chat_id": row.chat_id}
+    error = outcome.error
+    if outcome.result is Result.RETRY_AFTER:
+        report.rate_limited += 1
+        _update(
+            [row.id],
+            next_attempt_at=now + timedelta(seconds=outcome.retry_after),
+            last_error=outcome.error,
+        )
+        log.warning("outbox_rate_limited", extra={**extra, "retry_after": outcome.retry_after})
+    elif outcome.result is Result.RETRY and row.attempts + 1 < MAX_ATTEMPTS:
+        report.retried += 1
+        _update(
+            [row.id],
+            attempts=F("attempts") + 1,
+            next_attempt_at=now + backoff(row.attempts + 1),
+            last_error=outcome.error,
+        )
+        log.warning("outbox_retry", extra={**extra, "error": outcome.error})
+    elif outcome.result is Result.UNDELIVERABLE:
+        report.undeliverable += 1
+        _update([row.id], status=Status.UNDELIVERABLE, attempts=F("attempts") + 1, last_error=error)
+        log.info("outbox_undeliverable", extra={**extra, "error": outcome.error})
+    else:  # FAILED, or RETRY with no attempts left
+        report.failed += 1
+        _update([row.id], status=Status.FAILED, attempts=F("attempts") + 1, last_error=error)
+        log.error("outbox_failed", extra={**extra, "error": outcome.error})
+
+
+def _release(rows: list[OutboxMessage], at: datetime, report: DrainReport) -> None:
+    """Give claimed but unsent rows back, due at `at`."""
+    report.released += _update([row.id for row in rows], next_attempt_at=at)
+
+
+@contextmanager
+def sender_lock():
+    """One sender at a time on PostgreSQL (a session-level advisory lock); on SQLite (one
+    local process) always granted."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SENDER_LOCK_KEY])
+        got = cursor.fetchone()[0]
+    try:
+        yield got
+    finally:
+        if got:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [SENDER_LOCK_KEY])
+
+
+class Drain:
+    """One sender's state across batches (and across polls in `--loop` mode)."""
+
+    def __init__(
+        self,
+        *,
+        transport: Transport | None = None,
+        limiter: RateLimiter | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        batch_size: int = BATCH_SIZE,
+        lease: timedelta = LEASE,
+    ):
+        self.transport = transport or make_transport()
+        self.clock = clock
+        self.sleep = sleep
+        self.limiter = limiter or RateLimiter(clock=clock)
+        self.batch_size = batch_size
+        self.lease = lease
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def run(self, *, max_seconds: float | None = None) -> DrainReport:
+        """Send everything due (claimed batch by batch) until none is left or the time
+        budget is spent."""
+        with sender_lock() as got:
+            if not got:
+                return DrainReport(busy=True)
+            return self.drain_locked(max_seconds=max_seconds)
+
+    def drain_locked(self, *, max_seconds: float | None = None) -> DrainReport:
+        """`run()` for a caller that already holds the sender lock (the `--loop` process
+        holds it for its whole life, so no other sender slips in between its polls)."""
+        report = DrainReport()
+        stop_at = self.clock() + max_seconds if max_seconds is not None else None
+        while stop_at is None or self.clock() < stop_at:
+            rows = claim(limit=self.batch_size, now=timezone.now(), lease=self.lease)
+            if not rows:
+                break
+            report.batches += 1
+            self._deliver(rows, report, stop_at)
+            if report.aborted:
+                break
+        if report.batches:
+            log.info("outbox_drained", extra=report.as_dict())
+        return report
+
+    def _deliver(self, rows: list[OutboxMessage], report: DrainReport, stop_at) -> None:
+        # Sending must end well inside the lease, or another sender could claim these rows.
+        deadline = self.clock() + self.lease.total_seconds() / 2
+        if stop_at is not None:
+            deadline = min(deadline, stop_at)
+        queue: list[tuple[OutboxMessage, Rendered]] = []
+        users = {u.pk: u for u in _users(rows)}
+        for row in rows:
+            row.user = users[row.user_id]
+            try:
+                queue.append((row, render(row)))
+            except Skip as skip:
+                _mark(row, Outcome(Result.FAILED, str(skip)), report)
+            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the drain
+                log.exception("outbox_render_error", extra={"outbox_id": row.id, "kind": row.kind})
+                _mark(row, Outcome(Result.FAILED, f"render error: {exc!r}"[:500]), report)
+        while queue:
+            wave = self.limiter.plan(row.chat_id for row, _ in queue)
+            if not wave:
+                wait = min(self.limiter.wait(row.chat_id) for row, _ in queue)
+                if self.clock() + wait > deadline:
+                    break
+                self.sleep(max(wait, 0.001))
+                continue
+            if self.clock() >= deadline:
+                break
+            items = [queue[i] for i in wave]
+            outcomes = self.transport.send_many([(row.chat_id, text) for row, text in items])
+            self.limiter.record(row.chat_id for row, _ in items)
+            chosen = set(wave)
+            queue = [item for i, item in enumerate(queue) if i not in chosen]
+            results = list(zip((row for row, _ in items), outcomes, strict=True))
+            sent = [row for row, outcome in results if outcome.result is Result.SENT]
+            _update(
+                [row.id for row in sent],
+                status=Status.SENT,
+                sent_at=timezone.now(),
+                attempts=F("attempts") + 1,
+                last_error="",
+            )
+            report.sent += len(sent)
+            for row, outcome in results:
+                if outcome.result is Result.ABORT:
+                    report.aborted = True
+                    report.errors.append(outcome.error)
+                    log.error("outbox_token_rejected", extra={"error": outcome.error})
+                    _release([row], timezone.now(), report)
+                elif outcome.result is not Result.SENT:
+                    if outcome.result is Result.RETRY_AFTER:
+                        self.limiter.pause(outcome.retry_after)
+                    _mark(row, outcome, report)
+            if report.aborted:
+                break
+        # Whatever is left goes back, due when the limiter would have let it go.
+        leftover = [row for row, _ in queue]
+        if leftover:
+            wait = min(self.limiter.wait(row.chat_id) for row in leftover)
+            _release(leftover, timezone.now() + timedelta(seconds=wait), report)
+
+
+def _users(rows: list[OutboxMessage]):
+    return User.objects.filter(pk__in={row.user_id for row in rows})
+
+
+def deliver_outbox(*, max_seconds: float | None = 45.0, **drain_options) -> DrainReport:
+    """Drain the outbox once (what the every-minute job and `manage.py deliver_outbox` run)."""
+    drain = Drain(**drain_options)
+    try:
+        return drain.run(max_seconds=max_seconds)
+    finally:
+        drain.close()

@@ -1,0 +1,107 @@
+"""Inline buttons: Mini App openers and the one-tap actions of spec §8.
+
+Callback data formats (every one is checked against Telegram's 64-byte limit, which
+python-telegram-bot does not enforce and Telegram rejects):
+
+    checkin:{pact_id}:{date}            concede:{pact_id}:{date}
+    reject:{pact_id}:{date}             confirm_settlement:{settlement_id}
+    later:{settlement_id}               open_app:{start_param}
+
+Buttons that open the Mini App are `web_app` buttons in private chats (so the app gets
+signed initData) and `https://t.me/<bot>?startapp=...` links elsewhere (Telegram allows
+`web_app` buttons only in private chats).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from django.conf import settings
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
+
+from pacts.models import bot_link
+
+CALLBACK_DATA_MAX_BYTES = 64
+
+_PACT_PATH = re.compile(r"^/pacts/(?P<id>[0-9a-fA-F-]{32,36})(?:/.*)?$")
+_INVITE_PATH = re.compile(r"^/invite/(?P<code>[A-Za-z0-9_-]+)$")
+
+
+def callback_data(*parts: object) -> str:
+    data = ":".join(str(part) for part in parts)
+    size = len(data.encode())
+    assert size <= CALLBACK_DATA_MAX_BYTES, f"callback_data is {size} bytes: {data!r}"
+    return data
+
+
+def start_param_for(path: str) -> str:
+    """The `startapp` parameter that makes the Mini App open `path` (spec §8 deeplinks)."""
+    if match := _INVITE_PATH.match(path):
+        return f"invite_{match['code']}"
+    if match := _PACT_PATH.match(path):
+        return f"pact_{match['id']}"
+    return "home"
+
+
+def path_for(start_param: str) -> str:
+    """The Mini App path a `startapp` parameter stands for (the inverse of the above)."""
+    if start_param.startswith("invite_"):
+        return f"/invite/{start_param.removeprefix('invite_')}"
+    if start_param.startswith("pact_"):
+        return f"/pacts/{start_param.removeprefix('pact_')}"
+    return "/"
+
+
+def app_button(text: str, path: str = "/", *, private: bool = True) -> InlineKeyboardButton:
+    """Open the Mini App at `path`: a web_app button in a private chat, else a t.me link."""
+    if private:
+        return InlineKeyboardButton(text, web_app=WebAppInfo(url=f"{settings.WEBAPP_URL}{path}"))
+    return InlineKeyboardButton(text, url=bot_link(start_param_for(path)))
+
+
+def action_button(text: str, *parts: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=callback_data(*parts))
+
+
+def checkin_button(pact_id, day: date) -> InlineKeyboardButton:
+    return action_button("Done ✅", "checkin", pact_id, day.isoformat())
+
+
+def concede_button(pact_id, day: date) -> InlineKeyboardButton:
+    return action_button("Concede 😅", "concede", pact_id, day.isoformat())
+
+
+def reject_button(pact_id, day: date) -> InlineKeyboardButton:
+    return action_button("Stand By It 💪", "reject", pact_id, day.isoformat())
+
+
+def confirm_settlement_button(text: str, settlement_id) -> InlineKeyboardButton:
+    return action_button(text, "confirm_settlement", settlement_id)
+
+
+def later_button(settlement_id) -> InlineKeyboardButton:
+    return action_button("Not Yet ⏳", "later", settlement_id)
+
+
+def open_app_callback_button(text: str, path: str) -> InlineKeyboardButton:
+    """For chats where neither kind of app button fits, the spec's `open_app:` callback:
+    the bot answers it with a t.me link that opens the app."""
+    return action_button(text, "open_app", start_param_for(path))
+
+
+def rows(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup | None:
+    kept = [list(row) for row in rows if row]
+    return InlineKeyboardMarkup(kept) if kept else None
+
+
+def without_action_buttons(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup:
+    """The same keyboard minus its callback buttons: once one action of a message has been
+    taken (or can no longer be), none of its actions should be tappable again. App
+    buttons stay."""
+    kept: list[list[InlineKeyboardButton]] = []
+    for row in markup.inline_keyboard if markup else ():
+        buttons = [b for b in row if b.callback_data is None]
+        if buttons:
+            kept.append(buttons)
+    return InlineKeyboardMarkup(kept)

@@ -1,0 +1,56 @@
+"""Send due outbox messages to Telegram; `--loop` keeps sending within a second or so."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections, connection
+
+from telegram_bot.delivery import Drain, sender_lock
+
+log = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Deliver the outbox once, or keep delivering with --loop (a Procfile process)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--loop", action="store_true", help="Keep polling for new rows.")
+        parser.add_argument(
+            "--interval", type=float, default=1.0, help="Seconds between polls when idle."
+        )
+
+    def handle(self, *args, loop=False, interval=1.0, **options):
+        drain = Drain()
+        try:
+            if not loop:
+                report = drain.run()
+                self.stdout.write(str(report.as_dict()))
+                return
+            self._loop(drain, interval)
+        finally:
+            drain.close()
+
+    def _loop(self, drain: Drain, interval: float) -> None:
+        """Hold the sender lock for the process's life (so its rate limits are the only
+        ones in play) and drain whenever something is due."""
+        while True:
+            try:
+                close_old_connections()
+                with sender_lock() as got:
+                    if not got:
+                        log.info("outbox_sender_busy")
+                        time.sleep(5 * interval)
+                        continue
+                    while True:
+                        report = drain.drain_locked(max_seconds=60)
+                        if not report.batches:
+                            time.sleep(interval)
+            except KeyboardInterrupt:
+                return
+            except Exception:
+                log.exception("outbox_loop_error")
+                connection.close()
+                time.sleep(5 * interval)

@@ -1,0 +1,508 @@
+"""The texts of spec §8: every outbox kind rendered for its recipient, at delivery time.
+
+The outbox row carries ids and the facts of the moment (dates, amounts, the balance);
+everything else (titles, names, the current tab, deadlines and windows in the
+RECIPIENT's time zone, stats) is read from the database here, so a message says what is
+true when it is sent. Telegram's HTML parse mode: every piece of user-supplied text
+(titles, names, notes, reasons) goes through `e()`.
+
+A message that can no longer be rendered (its pact or day is gone) or no longer applies
+(a reminder for a day already checked in) raises `Skip`; the drain marks it FAILED with
+the reason and moves on. Buttons are offered only when the domain says the action would
+succeed right now (`can_*`), so a tap is never a dead end on arrival.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_currency, get_currency_precision
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from telegram import InlineKeyboardMarkup
+
+from ledger.models import LedgerEntry, Settlement
+from pacts.actions import balance_of, pact_stats
+from pacts.models import OutboxMessage, Pact, PactDay, PactParticipant, User
+
+from . import keyboards as kb
+
+PARSE_MODE = "HTML"
+GENERIC_ERROR = "😅 Something went wrong. Please try again."
+
+
+class Skip(Exception):
+    """Do not send this message; the reason is recorded on the outbox row."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    reply_markup: InlineKeyboardMarkup | None = None
+
+
+# --- formatting -------------------------------------------------------------------------
+
+
+def e(text: object) -> str:
+    """Escape user-supplied text for Telegram's HTML parse mode."""
+    return html.escape(str(text), quote=False)
+
+
+def money(amount: int, currency: str) -> str:
+    """Minor units → "£5", "$5.50", "¥500", "€5": the currency's own digits and symbol,
+    decimals only when there is a fraction."""
+    digits = get_currency_precision(currency)
+    value = Decimal(amount).scaleb(-digits)
+    if value == value.to_integral_value():
+        return format_currency(value, currency, format="¤#,##0", locale="en", currency_digits=False)
+    return format_currency(value, currency, locale="en")
+
+
+def short_date(day: date) -> str:
+    return f"{day:%b} {day.day}"
+
+
+def clock_time(moment: datetime, tz: ZoneInfo) -> str:
+    local = moment.astimezone(tz)
+    return f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
+
+
+def when(moment: datetime, tz: ZoneInfo, now: datetime) -> str:
+    """ "9:00 PM" today, "9:00 AM tomorrow", else "9:00 PM, Jan 22": in the reader's zone."""
+    local_day = moment.astimezone(tz).date()
+    today = now.astimezone(tz).date()
+    if local_day == today:
+        return clock_time(moment, tz)
+    if local_day == today + timedelta(days=1):
+        return f"{clock_time(moment, tz)} tomorrow"
+    return f"{clock_time(moment, tz)}, {short_date(local_day)}"
+
+
+def duration(delta: timedelta) -> str:
+    """Whole hours (rounded down, as the spec's "closes in 11 hours"), minutes under one."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes >= 60:
+        return plural(minutes // 60, "hour")
+    return plural(max(minutes, 1), "minute")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def name(user: User | None) -> str:
+    return e(user.display_name) if user is not None else "your partner"
+
+
+def tab_line(pact: Pact, balance: int, *, bold: bool = True) -> str:
+    """ "Alex owes Sam £15", "Sam owes Alex £2" (after an adjustment) or "all square"."""
+    if balance == 0:
+        return "all square"
+    debtor, creditor = pact.initiator, pact.partner
+    if balance < 0:
+        debtor, creditor = creditor, debtor
+    amount = money(abs(balance), pact.currency)
+    return f"{name(debtor)} owes {name(creditor)} " + (f"<b>{amount}</b>" if bold else amount)
+
+
+# --- loading what a message is about ----------------------------------------------------
+
+
+def _pact(payload: dict) -> Pact:
+    try:
+        return Pact.objects.prefetch_related("participants__user").get(pk=payload["pact_id"])
+    except (KeyError, ValueError, ValidationError, Pact.DoesNotExist):
+        raise Skip(f"gone: pact {payload.get('pact_id')}") from None
+
+
+def _day(payload: dict, pact: Pact) -> PactDay:
+    day = PactDay.objects.filter(pk=payload.get("day_id"), pact=pact).first()
+    if day is None:
+        raise Skip(f"gone: day {payload.get('day_id')}")
+    day.pact = pact
+    return day
+
+
+def _user(user_id: str | None) -> User | None:
+    return User.objects.filter(pk=user_id).first() if user_id else None
+
+
+def _day_path(pact: Pact, day: date) -> str:
+    return f"/pacts/{pact.pk}/days/{day.isoformat()}"
+
+
+@dataclass
+class Context:
+    message: OutboxMessage
+    recipient: User
+    now: datetime
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.message.payload
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.recipient.tz
+
+
+# --- one function per kind --------------------------------------------------------------
+
+
+def reminder(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    if day.status != PactDay.Status.PENDING or ctx.now >= day.deadline_at:
+        raise Skip(f"obsolete: day is {day.status}")
+    text = (
+        f"🕒 Habit check! Time for <b>{e(pact.title)}</b>.\n"
+        f"Hit Done before <b>{when(day.deadline_at, ctx.tz, ctx.now)}</b> or the Tab Goblin "
+        f"adds <b>{money(pact.stake_amount, pact.currency)}</b> to your bill. 👺"
+    )
+    buttons = [kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]
+    if day.can_check_in(ctx.recipient, ctx.now):
+        buttons.append(kb.checkin_button(pact.pk, day.date))
+    return Rendered(text, kb.rows(buttons))
+
+
+def _on_day(pact: Pact, day: PactDay, now: datetime) -> str:
+    return "today" if day.date == pact.local_today(now) else f"on {short_date(day.date)}"
+
+
+def checkin_confirmed(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    text = (
+        f"✅ Logged <b>DONE</b> for {e(pact.title)} {_on_day(pact, day, ctx.now)}!\n"
+        f"{name(pact.partner)} can dispute within {plural(pact.dispute_window_hours, 'hour')} "
+        f"(but only if they're feeling spicy 🌶️)."
+    )
+    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+
+
+def checkin_partner(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    lines = [
+        f"🙌 <b>{name(pact.initiator)}</b> checked in for <b>{e(pact.title)}</b> "
+        f"{_on_day(pact, day, ctx.now)}."
+    ]
+    if day.checkin_note:
+        lines.append(f'Note: "{e(day.checkin_note)}"')
+    if day.dispute_open_until and ctx.now < day.dispute_open_until:
+        lines.append(
+            "Not convinced? You can dispute until "
+            f"<b>{when(day.dispute_open_until, ctx.tz, ctx.now)}</b>."
+        )
+    button = kb.app_button("View / dispute →", _day_path(pact, day.date))
+    return Rendered("\n".join(lines), kb.rows([button]))
+
+
+def day_skipped(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    by = _user(ctx.payload.get("by_id"))
+    text = (
+        f"⏭️ <b>{name(by)}</b> skipped <b>{e(pact.title)}</b> for {short_date(day.date)}.\n"
+        "No check-in needed that day, and nothing goes on the tab."
+    )
+    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+
+
+def missed(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    amount = ctx.payload.get("amount", pact.stake_amount)
+    text = (
+        f"😬 Deadline passed for <b>{e(pact.title)}</b>!\n"
+        f"<b>+{money(amount, pact.currency)}</b> added to the tab.\n"
+        f"Running total: {tab_line(pact, balance_of(pact))}."
+    )
+    button = kb.app_button("View Details →", _day_path(pact, day.date))
+    return Rendered(text, kb.rows([button]))
+
+
+def dispute_opened_initiator(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    lines = [
+        f"🤨 <b>{name(day.disputed_by_user or pact.partner)}</b> disputed your check-in for "
+        f"<b>{e(pact.title)}</b> ({short_date(day.date)})."
+    ]
+    if day.dispute_reason:
+        lines.append(f'Reason: "{e(day.dispute_reason)}"')
+    lines.append("Was it legit?")
+    if day.status == PactDay.Status.DISPUTED and day.dispute_resolve_until:
+        lines.append(
+            f"<i>Answer by {when(day.dispute_resolve_until, ctx.tz, ctx.now)}, "
+            "or your check-in stands.</i>"
+        )
+    buttons = [kb.app_button("View Dispute →", _day_path(pact, day.date))]
+    actions = []
+    if day.can_resolve(ctx.recipient, "CONCEDE", ctx.now):
+        actions.append(kb.concede_button(pact.pk, day.date))
+    if day.can_resolve(ctx.recipient, "REJECT", ctx.now):
+        actions.append(kb.reject_button(pact.pk, day.date))
+    return Rendered("\n".join(lines), kb.rows(buttons, actions))
+
+
+def dispute_opened_partner(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    lines = [
+        f"⚖️ You disputed {name(pact.initiator)}'s check-in for <b>{e(pact.title)}</b> "
+        f"({short_date(day.date)})."
+    ]
+    if day.status == PactDay.Status.DISPUTED and day.dispute_resolve_until:
+        lines.append(
+            "Waiting for their response. The dispute window closes in "
+            f"{duration(day.dispute_resolve_until - ctx.now)} "
+            f"({when(day.dispute_resolve_until, ctx.tz, ctx.now)})."
+        )
+    button = kb.app_button("View Dispute →", _day_path(pact, day.date))
+    return Rendered("\n".join(lines), kb.rows([button]))
+
+
+def dispute_resolved(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    by = _user(ctx.payload.get("by_id")) or day.resolution_by_user
+    lines = [f"✅ Dispute resolved for <b>{e(pact.title)}</b> ({short_date(day.date)})."]
+    if day.resolution == PactDay.Resolution.CONCEDED:
+        forfeit = LedgerEntry.objects.filter(pact_day=day, type=LedgerEntry.Type.FORFEIT).first()
+        amount = forfeit.amount if forfeit else pact.stake_amount
+        lines += [
+            f"Result: {name(by)} conceded — day marked as <b>MISSED</b>.",
+            f"<b>+{money(amount, pact.currency)}</b> added to the tab.",
+        ]
+    elif day.resolution == PactDay.Resolution.WITHDRAWN:
+        lines.append(f"Result: {name(by)} withdrew the dispute — check-in stands as <b>DONE</b>.")
+    else:
+        lines.append(f"Result: {name(by)} stood by it — check-in stands as <b>DONE</b>.")
+    button = kb.app_button("View Details →", _day_path(pact, day.date))
+    return Rendered("\n".join(lines), kb.rows([button]))
+
+
+def dispute_expired(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    text = (
+        f"⏰ Dispute window closed for <b>{e(pact.title)}</b> ({short_date(day.date)}).\n"
+        "No resolution submitted — check-in stands as <b>DONE</b>."
+    )
+    return Rendered(text)
+
+
+def day_waived(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    by = _user(ctx.payload.get("by_id")) or pact.partner
+    waiver = LedgerEntry.objects.filter(pact_day=day, type=LedgerEntry.Type.WAIVER).first()
+    amount = abs(waiver.amount) if waiver else pact.stake_amount
+    text = (
+        f"🕊️ <b>{name(by)}</b> waived your miss on <b>{e(pact.title)}</b> "
+        f"({short_date(day.date)}).\n"
+        f"<b>−{money(amount, pact.currency)}</b> off the tab.\n"
+        f"Running total: {tab_line(pact, balance_of(pact))}."
+    )
+    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+
+
+def pact_accepted(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    by = _user(ctx.payload.get("by_id")) or pact.partner
+    text = (
+        f"🤝 <b>{name(by)}</b> accepted your pact <b>{e(pact.title)}</b>!\n"
+        f"It's on: {money(pact.stake_amount, pact.currency)} on the tab for every missed day. "
+        "Good luck! 💪"
+    )
+    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+
+
+def pact_declined(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    by = _user(ctx.payload.get("by_id"))
+    text = (
+        f"🙅 <b>{name(by)}</b> declined your pact <b>{e(pact.title)}</b>.\n"
+        "No hard feelings — try another habit or another friend."
+    )
+    return Rendered(text, kb.rows([kb.app_button("Start New Pact →", "/pacts/new")]))
+
+
+def pact_ended(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    stats = pact_stats(pact, now=ctx.now)
+    last_day = (pact.ended_at or ctx.now).astimezone(pact.tz).date()
+    days = max(0, (last_day - pact.start_date).days + 1)
+    text = (
+        f"🏁 <b>{e(pact.title)}</b> has ended!\n"
+        "Final stats:\n"
+        f"• Duration: {plural(days, 'day')}\n"
+        f"• Completed: {plural(stats.done_days, 'day')}\n"
+        f"• Missed: {plural(stats.missed_days, 'day')}\n"
+        f"• Final balance: {tab_line(pact, balance_of(pact), bold=False)}\n"
+        "Thanks for playing!"
+    )
+    return Rendered(text, kb.rows([kb.app_button("Start New Pact →", "/pacts/new")]))
+
+
+def invite_expired(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    text = (
+        f"⌛ Your invite for <b>{e(pact.title)}</b> expired — nobody accepted it within 7 days.\n"
+        "Want to try again?"
+    )
+    return Rendered(text, kb.rows([kb.app_button("Start New Pact →", "/pacts/new")]))
+
+
+def _settlement(payload: dict) -> Settlement:
+    settlement = (
+        Settlement.objects.select_related("pact").filter(pk=payload.get("settlement_id")).first()
+    )
+    if settlement is None:
+        raise Skip(f"gone: settlement {payload.get('settlement_id')}")
+    return settlement
+
+
+def settlement_proposed(ctx: Context) -> Rendered:
+    settlement = _settlement(ctx.payload)
+    if settlement.status != Settlement.Status.PENDING:
+        raise Skip(f"obsolete: settlement is {settlement.status}")
+    pact = _pact(ctx.payload)
+    by = _user(ctx.payload.get("by_id")) or settlement.proposed_by_user
+    amount = ctx.payload.get("amount", settlement.amount)
+    text = (
+        f"💸 <b>{name(by)}</b> wants to settle up!\n"
+        f"Amount: <b>{money(amount, pact.currency)}</b>\n"
+        "(Settle however you like — bank transfer, cash, or interpretive dance)"
+    )
+    # The partner is the one being paid; the initiator confirms they have paid.
+    receives = pact.role_of(ctx.recipient) == PactParticipant.Role.PARTNER
+    label = "Confirm Payment Received ✅" if receives else "Confirm I've Paid ✅"
+    buttons = [kb.confirm_settlement_button(label, settlement.pk), kb.later_button(settlement.pk)]
+    return Rendered(text, kb.rows(buttons, [kb.app_button("View Tab →", f"/pacts/{pact.pk}")]))
+
+
+def settlement_confirmed(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    amount = ctx.payload.get("amount", 0)
+    balance = ctx.payload.get("balance", balance_of(pact))
+    text = (
+        "🎉 Settlement complete!\n"
+        f"<b>{money(amount, pact.currency)}</b> marked as settled between "
+        f"{name(pact.initiator)} and {name(pact.partner)}.\n"
+        f"New balance: <b>{money(balance, pact.currency)}</b>"
+    )
+    return Rendered(text)
+
+
+def weekly_summary(ctx: Context) -> Rendered:
+    payload = ctx.payload
+    start, end = (date.fromisoformat(payload[k]) for k in ("week_start", "week_end"))
+    lines = [f"📊 <b>Your week</b> ({short_date(start)} – {short_date(end)})"]
+    entries = payload.get("pacts") or []
+    ids = {str(entry["pact_id"]) for entry in entries}
+    pacts = {
+        str(pact.pk): pact
+        for pact in Pact.objects.prefetch_related("participants__user").filter(pk__in=ids)
+    }
+    for entry in entries:
+        pact = pacts.get(str(entry["pact_id"]))
+        if pact is None:
+            continue  # ended and gone since the summary was written
+        other = pact.partner if entry.get("role") == "INITIATOR" else pact.initiator
+        streak = entry.get("streak", 0)
+        stats = (
+            f"✅ {entry.get('done', 0)} done · 😬 {entry.get('missed', 0)} missed"
+            f" · ⏭️ {entry.get('skipped', 0)} skipped"
+            + (f" · 🔥 {plural(streak, 'day')} streak" if streak else "")
+        )
+        balance = entry.get("balance", 0)
+        lines += [
+            "",
+            f"<b>{e(entry.get('title') or pact.title)}</b> with {name(other)}",
+            stats,
+            f"Tab: {tab_line(pact, balance)}",
+        ]
+    if len(lines) == 1:
+        raise Skip("obsolete: no pacts left to summarise")
+    return Rendered("\n".join(lines), kb.rows([kb.app_button("Open HabitPact →", "/")]))
+
+
+RENDERERS: dict[str, Callable[[Context], Rendered]] = {
+    "reminder": reminder,
+    "checkin_confirmed": checkin_confirmed,
+    "checkin_partner": checkin_partner,
+    "day_skipped": day_skipped,
+    "missed": missed,
+    "dispute_opened_initiator": dispute_opened_initiator,
+    "dispute_opened_partner": dispute_opened_partner,
+    "dispute_resolved": dispute_resolved,
+    "dispute_expired": dispute_expired,
+    "day_waived": day_waived,
+    "pact_accepted": pact_accepted,
+    "pact_declined": pact_declined,
+    "pact_ended": pact_ended,
+    "invite_expired": invite_expired,
+    "settlement_proposed": settlement_proposed,
+    "settlement_confirmed": settlement_confirmed,
+    "weekly_summary": weekly_summary,
+}
+
+
+def render(message: OutboxMessage, *, now: datetime | None = None) -> Rendered:
+    """The text and keyboard of one outbox message for its recipient. Raises Skip."""
+    renderer = RENDERERS.get(message.kind)
+    if renderer is None:
+        raise Skip(f"unknown kind: {message.kind}")
+    recipient = message.user
+    if recipient.deleted_at is not None:
+        raise Skip("gone: the recipient deleted their account")
+    try:
+        return renderer(Context(message, recipient, now or timezone.now()))
+    except (KeyError, ValueError, TypeError, ValidationError) as exc:
+        raise Skip(f"bad payload: {exc!r}") from exc
+
+
+# --- the bot's own replies (commands) ---------------------------------------------------
+
+WELCOME = (
+    "👋 Welcome to <b>HabitPact</b>, {name}!\n\n"
+    "Make a playful pact with a friend: pick a habit, a schedule and a stake. "
+    "Check in before the daily deadline — miss it, and the Tab Goblin 👺 adds the stake "
+    "to what you owe. Your friend keeps you honest (and can dispute a dodgy check-in).\n\n"
+    "No money moves here: you settle up however you like, and HabitPact keeps the tab."
+)
+
+HELP = (
+    "<b>How HabitPact works</b>\n\n"
+    "1. <b>Make a pact</b> in the app: a habit, the days it's due, a deadline and a stake "
+    "(say £5).\n"
+    "2. <b>Invite a friend</b> with the link the app gives you. Once they accept, it's on.\n"
+    "3. <b>Check in</b> before each deadline — from the app or the <b>Done ✅</b> button on "
+    "my reminder.\n"
+    "4. <b>Miss it</b> and the stake goes on the tab. Your friend can dispute a check-in "
+    "or waive a miss; either of you can skip a day before its deadline.\n"
+    "5. <b>Settle up</b> off-app, then confirm it here so the tab goes back to zero.\n\n"
+    "Commands: /start — open the app · /help — this message"
+)
+
+UNKNOWN = "I only understand /start and /help — everything else lives in the app. 👇"
+
+INVITE_PREVIEW = (
+    "📨 <b>{inviter}</b> invited you to a habit pact: <b>{title}</b>\n"
+    "{stake} on the tab for every missed day, deadline {deadline} ({tz}).\n\n"
+    "Open the invite to see the details and accept or decline."
+)
+INVITE_NOT_FOUND = "🤔 That invite link doesn't work. Ask your friend to send it again."
+INVITE_CLOSED = {
+    "EXPIRED": "⌛ That invite has expired or was declined. Ask your friend for a new one.",
+    "ALREADY_ACCEPTED": "✅ That invite has already been accepted.",
+}

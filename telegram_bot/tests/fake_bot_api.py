@@ -1,0 +1,231 @@
+"""A local stand-in for the Telegram Bot API, spoken to over real HTTP.
+
+`FakeBotApi` is a threaded `http.server` on 127.0.0.1 (random port) that answers
+`POST /bot<token>/<method>` the way Telegram does: it parses form-encoded bodies (what
+python-telegram-bot sends) and JSON bodies, records every call, and can be scripted to
+answer the next calls with a fault:
+
+    api.fail_next("sendMessage", Fault.too_many(retry_after=3))   # 429 + retry_after
+    api.fail_next("sendMessage", Fault.server_error(), times=2)   # 500
+    api.fail_next("sendMessage", Fault.hanging())                   # never answers in time
+    api.block_chat(chat_id)                                         # 403 for that chat
+
+Used by the tests and by bench/bot_delivery.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+DEFAULT_TOKEN = "123456:TEST-TOKEN"
+
+
+@dataclass(frozen=True)
+class Fault:
+    status: int
+    description: str
+    parameters: dict | None = None
+    hang: bool = False
+
+    @classmethod
+    def too_many(cls, retry_after: int = 1) -> Fault:
+        return cls(
+            429,
+            f"Too Many Requests: retry after {retry_after}",
+            {"retry_after": retry_after},
+        )
+
+    @classmethod
+    def server_error(cls) -> Fault:
+        return cls(500, "Internal Server Error")
+
+    @classmethod
+    def blocked(cls) -> Fault:
+        return cls(403, "Forbidden: bot was blocked by the user")
+
+    @classmethod
+    def chat_not_found(cls) -> Fault:
+        return cls(400, "Bad Request: chat not found")
+
+    @classmethod
+    def bad_request(cls, description: str = "Bad Request: can't parse entities") -> Fault:
+        return cls(400, description)
+
+    @classmethod
+    def hanging(cls) -> Fault:
+        """Hold the request until the test ends (the client times out first)."""
+        return cls(200, "", hang=True)
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float  # time.monotonic() when the request arrived
+    content_type: str = ""
+
+    @property
+    def chat_id(self) -> int | None:
+        value = self.params.get("chat_id")
+        return int(value) if value is not None else None
+
+
+def _decode_value(value: str) -> Any:
+    """Form fields carry JSON for structured values (reply_markup, allowed_updates)."""
+    if value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+@dataclass
+class FakeBotApi:
+    token: str = DEFAULT_TOKEN
+    calls: list[Call] = field(default_factory=list)
+    updates: list[dict] = field(default_factory=list)
+    username: str = "HabitPactBot"
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        self._faults: dict[str, deque[Fault]] = {}
+        self._blocked: set[int] = set()
+        self._message_ids = itertools.count(1000)
+        self._release = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+
+    # --- scripting ----------------------------------------------------------------------
+
+    def fail_next(self, method: str, fault: Fault, *, times: int = 1) -> None:
+        with self._lock:
+            self._faults.setdefault(method, deque()).extend([fault] * times)
+
+    def block_chat(self, chat_id: int) -> None:
+        with self._lock:
+            self._blocked.add(int(chat_id))
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [call for call in self.calls if call.method == method]
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeBotApi:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                api._handle(self)
+
+            def do_GET(self):  # noqa: N802
+                api._handle(self)
+
+            def log_message(self, format, *args):  # keep test output quiet
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> FakeBotApi:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # --- the API ------------------------------------------------------------------------
+
+    def _parse(self, handler: BaseHTTPRequestHandler) -> tuple[dict, str]:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length).decode() if length else ""
+        content_type = handler.headers.get("Content-Type", "")
+        if "json" in content_type:
+            return (json.loads(body) if body else {}), content_type
+        pairs = parse_qs(body, keep_blank_values=True)
+        return {key: _decode_value(values[-1]) for key, values in pairs.items()}, content_type
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        arrived = time.monotonic()
+        prefix, _, method = handler.path.lstrip("/").partition("/")
+        params, content_type = self._parse(handler)
+        if prefix != f"bot{self.token}":
+            return self._reply(
+                handler, 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            )
+        call = Call(method, params, arrived, content_type)
+        with self._lock:
+            self.calls.append(call)
+            queue = self._faults.get(method)
+            fault = queue.popleft() if queue else None
+            if fault is None and call.chat_id in self._blocked and method == "sendMessage":
+                fault = Fault.blocked()
+        if fault is not None and fault.hang:
+            self._release.wait(30)
+            fault = None
+        if fault is not None:
+            payload = {"ok": False, "error_code": fault.status, "description": fault.description}
+            if fault.parameters:
+                payload["parameters"] = fault.parameters
+            return self._reply(handler, fault.status, payload)
+        return self._reply(handler, 200, {"ok": True, "result": self._result(method, params)})
+
+    def _message(self, params: dict) -> dict:
+        chat_id = int(params.get("chat_id", 0))
+        message = {
+            "message_id": int(params.get("message_id") or next(self._message_ids)),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "text": params.get("text", ""),
+        }
+        if isinstance(params.get("reply_markup"), dict):
+            message["reply_markup"] = params["reply_markup"]
+        return message
+
+    def _result(self, method: str, params: dict) -> Any:
+        if method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
+            return self._message(params)
+        if method == "getMe":
+            return {"id": 1, "is_bot": True, "first_name": "HabitPact", "username": self.username}
+        if method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            with self._lock:
+                return [u for u in self.updates if u["update_id"] >= offset]
+        return True  # answerCallbackQuery, setWebhook, deleteWebhook, ...
+
+    @staticmethod
+    def _reply(handler: BaseHTTPRequestHandler, status: int, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test)
