@@ -53,7 +53,10 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
-            record.request_id = _request_id.get()
+            # Django logs a 4xx/5xx response (`django.request`) after the middleware has
+            # returned, but hands it the request, which carries its id.
+            request = getattr(record, "request", None)
+            record.request_id = getattr(request, "request_id", None) or _request_id.get()
         return True
 
 
@@ -102,7 +105,10 @@ class RequestIdMiddleware:
     id. Ends with one `http_request` line: method, path, status and duration."""
 
     def __init__(self, get_response: Callable):
+        from django.conf import settings
+
         self.get_response = get_response
+        self.quiet_prefix = "/" + settings.STATIC_URL.lstrip("/")
 
     def __call__(self, request):
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
@@ -113,6 +119,8 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
+            if request.path.startswith(self.quiet_prefix):
+                return response  # static files: the platform's router logs those
             user = getattr(request, "user", None)
             log.info(
                 "http_request",

@@ -34,14 +34,16 @@ def log_lines():
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
-    root = logging.getLogger()
+    root, django_log = logging.getLogger(), logging.getLogger("django")  # doesn't propagate
     old_level = root.level
     root.addHandler(handler)
+    django_log.addHandler(handler)
     root.setLevel(logging.INFO)
     try:
         yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     finally:
         root.removeHandler(handler)
+        django_log.removeHandler(handler)
         root.setLevel(old_level)
 
 
@@ -193,3 +195,19 @@ def test_the_scheduled_jobs_log_their_runs(log_lines, clock):
 
     (finished,) = [line for line in log_lines() if line["event"] == "job_finished"]
     assert (finished["job"], finished["count"]) == ("expire_invites", 0)
+
+
+@pytest.mark.django_db
+def test_djangos_own_error_lines_carry_the_request_id(client, log_lines):
+    response = client.get("/no-such-page-anywhere")
+
+    lines = [line for line in log_lines() if line["logger"] == "django.request"]
+    assert response.status_code == 404
+    assert lines and lines[0]["request_id"] == response["X-Request-ID"]
+
+
+@pytest.mark.django_db
+def test_static_files_are_not_logged_line_by_line(client, log_lines):
+    client.get("/static/css/app.css")
+
+    assert not [line for line in log_lines() if line["event"] == "http_request"]
