@@ -38,7 +38,7 @@ import asyncio
 import logging
 import time
 import warnings
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -73,6 +73,7 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 LEASE = timedelta(minutes=5)
 BATCH_SIZE = 100
+PER_CHAT_QUEUE = 2  # one chat's messages held at once: it only gets one a second
 # Any constant works: it only has to differ from other advisory locks in this database.
 SENDER_LOCK_KEY = 0x68_70_62_6F_74  # "hpbot"
 
@@ -145,12 +146,15 @@ class RateLimiter:
                 chosen.append(position)
         return chosen
 
-    def record(self, chat_ids: Iterable[int]) -> None:
-        """Note that messages to `chat_ids` have just been sent (responses received)."""
+    def record(self, chat_ids: Iterable[int], at: Iterable[float | None] | None = None) -> None:
+        """Note that messages to `chat_ids` were sent, their responses received at `at`
+        (clock times; None or omitted = now)."""
         now = self.clock()
-        for chat_id in chat_ids:
-            self._recent.append(now)
-            self._chat_free_at[chat_id] = now + self.per_chat_interval
+        chat_ids = list(chat_ids)
+        moments = [now if t is None else min(t, now) for t in (at or [None] * len(chat_ids))]
+        for moment, chat_id in sorted(zip(moments, chat_ids, strict=True)):
+            self._recent.append(max(moment, self._recent[-1]) if self._recent else moment)
+            self._chat_free_at[chat_id] = moment + self.per_chat_interval
 
     def pause(self, seconds: float) -> None:
         """Send nothing for `seconds` (Telegram answered 429 with retry_after)."""
@@ -174,6 +178,7 @@ class Outcome:
     result: Result
     error: str = ""
     retry_after: float = 0.0
+    done_at: float | None = None  # clock time the answer came back
 
 
 def _seconds(value) -> float:
@@ -205,7 +210,9 @@ def classify(exc: BaseException) -> Outcome:
 
 
 class Transport(Protocol):
-    def send_many(self, items: list[tuple[int, Rendered]]) -> list[Outcome]: ...
+    def send_many(
+        self, items: list[tuple[int, Rendered]], clock: Callable[[], float] = time.monotonic
+    ) -> list[Outcome]: ...
 
     def close(self) -> None: ...
 
@@ -213,7 +220,7 @@ class Transport(Protocol):
 class LogTransport:
     """No bot token: write each message to the log instead (local development)."""
 
-    def send_many(self, items: list[tuple[int, Rendered]]) -> list[Outcome]:
+    def send_many(self, items: list[tuple[int, Rendered]], clock=time.monotonic) -> list[Outcome]:
         for chat_id, rendered in items:
             buttons = [
                 button.text
@@ -237,7 +244,7 @@ class TelegramTransport:
     def __init__(self, session: BotSession | None = None):
         self.session = session or BotSession()
 
-    async def _send(self, chat_id: int, rendered: Rendered) -> Outcome:
+    async def _send(self, chat_id: int, rendered: Rendered, clock) -> Outcome:
         try:
             await self.session.bot.send_message(
                 chat_id=chat_id,
@@ -247,12 +254,13 @@ class TelegramTransport:
                 disable_web_page_preview=True,
             )
         except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
-            return classify(exc)
-        return Outcome(Result.SENT)
+            outcome = classify(exc)
+            return Outcome(outcome.result, outcome.error, outcome.retry_after, clock())
+        return Outcome(Result.SENT, done_at=clock())
 
-    def send_many(self, items: list[tuple[int, Rendered]]) -> list[Outcome]:
+    def send_many(self, items: list[tuple[int, Rendered]], clock=time.monotonic) -> list[Outcome]:
         async def wave() -> list[Outcome]:
-            return list(await asyncio.gather(*(self._send(c, r) for c, r in items)))
+            return list(await asyncio.gather(*(self._send(c, r, clock) for c, r in items)))
 
         return self.session.run(wave())
 
@@ -267,11 +275,18 @@ def make_transport() -> Transport:
 # --- the outbox rows --------------------------------------------------------------------
 
 
-def claim(*, limit: int, now: datetime, lease: timedelta = LEASE) -> list[OutboxMessage]:
+def claim(
+    *, limit: int, now: datetime, lease: timedelta = LEASE, skip_chats: Iterable[int] = ()
+) -> list[OutboxMessage]:
     """Take up to `limit` due rows for this sender by pushing their due time past the
-    lease. Concurrent claimers get disjoint rows (SKIP LOCKED; SQLite serialises)."""
+    lease. Concurrent claimers get disjoint rows (SKIP LOCKED; SQLite serialises).
+    `skip_chats`: chats that already have enough queued, so one busy chat (1/s) cannot
+    fill the queue and hold up everyone else."""
     with transaction.atomic():
         due = OutboxMessage.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
+        skip_chats = list(skip_chats)
+        if skip_chats:
+            due = due.exclude(chat_id__in=skip_chats)
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True, of=("self",))
         rows = list(due.order_by("next_attempt_at", "id")[:limit])
@@ -399,79 +414,125 @@ class Drain:
 
     def drain_locked(self, *, max_seconds: float | None = None) -> DrainReport:
         """`run()` for a caller that already holds the sender lock (the `--loop` process
-        holds it for its whole life, so no other sender slips in between its polls)."""
+        holds it for its whole life, so no other sender slips in between its polls).
+
+        A queue of claimed, rendered rows is topped up from the database as it empties,
+        so waves stay full across what used to be batch boundaries; each row must be sent
+        within half its lease of being claimed, or it is released for the next drain.
+        """
         report = DrainReport()
         stop_at = self.clock() + max_seconds if max_seconds is not None else None
-        while stop_at is None or self.clock() < stop_at:
-            rows = claim(limit=self.batch_size, now=timezone.now(), lease=self.lease)
-            if not rows:
-                break
-            report.batches += 1
-            self._deliver(rows, report, stop_at)
-            if report.aborted:
-                break
+        queue: list[_Item] = []
+        last_claim_at, last_claim_full = float("-inf"), True
+        try:
+            while not report.aborted:
+                now = self.clock()
+                if stop_at is not None and now >= stop_at:
+                    break
+                if len(queue) <= self.batch_size - OVERALL_PER_SECOND and (
+                    last_claim_full or now - last_claim_at >= 1.0
+                ):
+                    fresh, last_claim_full = self._claim(queue, report)
+                    last_claim_at = now
+                    queue += fresh
+                    report.batches += bool(fresh)
+                if not queue:
+                    if not last_claim_full:
+                        break  # nothing more is due right now
+                    continue
+                queue = self._expire(queue, report)
+                wave = self.limiter.plan(item.row.chat_id for item in queue)
+                if not wave:
+                    wait = min(self.limiter.wait(item.row.chat_id) for item in queue)
+                    if stop_at is not None:
+                        wait = min(wait, max(0.0, stop_at - self.clock()))
+                    self.sleep(max(wait, 0.001))
+                    continue
+                chosen = set(wave)
+                items = [queue[i] for i in wave]
+                # Off the queue before sending: if this process dies mid-wave, these rows
+                # keep their lease (resent later), never released as if unsent.
+                queue = [item for i, item in enumerate(queue) if i not in chosen]
+                self._send_wave(items, report)
+        finally:
+            # Claimed but never attempted: back to the table, due when the limiter would
+            # have let them go.
+            if queue:
+                wait = min(self.limiter.wait(item.row.chat_id) for item in queue)
+                _release(
+                    [item.row for item in queue], timezone.now() + timedelta(seconds=wait), report
+                )
         if report.batches:
             log.info("outbox_drained", extra=report.as_dict())
         return report
 
-    def _deliver(self, rows: list[OutboxMessage], report: DrainReport, stop_at) -> None:
-        # Sending must end well inside the lease, or another sender could claim these rows.
-        deadline = self.clock() + self.lease.total_seconds() / 2
-        if stop_at is not None:
-            deadline = min(deadline, stop_at)
-        queue: list[tuple[OutboxMessage, Rendered]] = []
-        users = {u.pk: u for u in _users(rows)}
+    def _claim(self, queue: list[_Item], report: DrainReport) -> tuple[list[_Item], bool]:
+        """Claim and render more rows; also says whether the claim came back full (then
+        more may be waiting)."""
+        queued = Counter(item.row.chat_id for item in queue)
+        limit = self.batch_size - len(queue)
+        rows = claim(
+            limit=limit,
+            now=timezone.now(),
+            lease=self.lease,
+            skip_chats=[chat for chat, count in queued.items() if count >= PER_CHAT_QUEUE],
+        )
+        users = {user.pk: user for user in _users(rows)}
+        send_by = self.clock() + self.lease.total_seconds() / 2
+        fresh = []
         for row in rows:
             row.user = users[row.user_id]
             try:
-                queue.append((row, render(row)))
+                fresh.append(_Item(row, render(row), send_by))
             except Skip as skip:
                 _mark(row, Outcome(Result.FAILED, str(skip)), report)
             except Exception as exc:  # noqa: BLE001 - one bad row must not stop the drain
                 log.exception("outbox_render_error", extra={"outbox_id": row.id, "kind": row.kind})
                 _mark(row, Outcome(Result.FAILED, f"render error: {exc!r}"[:500]), report)
-        while queue:
-            wave = self.limiter.plan(row.chat_id for row, _ in queue)
-            if not wave:
-                wait = min(self.limiter.wait(row.chat_id) for row, _ in queue)
-                if self.clock() + wait > deadline:
-                    break
-                self.sleep(max(wait, 0.001))
-                continue
-            if self.clock() >= deadline:
-                break
-            items = [queue[i] for i in wave]
-            outcomes = self.transport.send_many([(row.chat_id, text) for row, text in items])
-            self.limiter.record(row.chat_id for row, _ in items)
-            chosen = set(wave)
-            queue = [item for i, item in enumerate(queue) if i not in chosen]
-            results = list(zip((row for row, _ in items), outcomes, strict=True))
-            sent = [row for row, outcome in results if outcome.result is Result.SENT]
-            _update(
-                [row.id for row in sent],
-                status=Status.SENT,
-                sent_at=timezone.now(),
-                attempts=F("attempts") + 1,
-                last_error="",
-            )
-            report.sent += len(sent)
-            for row, outcome in results:
-                if outcome.result is Result.ABORT:
-                    report.aborted = True
-                    report.errors.append(outcome.error)
-                    log.error("outbox_token_rejected", extra={"error": outcome.error})
-                    _release([row], timezone.now(), report)
-                elif outcome.result is not Result.SENT:
-                    if outcome.result is Result.RETRY_AFTER:
-                        self.limiter.pause(outcome.retry_after)
-                    _mark(row, outcome, report)
-            if report.aborted:
-                break
-        # Whatever is left goes back, due when the limiter would have let it go.
-        leftover = [row for row, _ in queue]
-        if leftover:
-            wait = min(self.limiter.wait(row.chat_id) for row in leftover)
-            _release(leftover, timezone.now() + timedelta(seconds=wait), report)
+        return fresh, len(rows) == limit
+
+    def _expire(self, queue: list[_Item], report: DrainReport) -> list[_Item]:
+        """Release rows held too close to the end of their lease."""
+        now = self.clock()
+        late = [item.row for item in queue if now >= item.send_by]
+        if late:
+            _release(late, timezone.now(), report)
+            return [item for item in queue if now < item.send_by]
+        return queue
+
+    def _send_wave(self, items: list[_Item], report: DrainReport) -> None:
+        outcomes = self.transport.send_many(
+            [(item.row.chat_id, item.text) for item in items], self.clock
+        )
+        # Each at the moment its answer came back: no earlier than Telegram counted it.
+        self.limiter.record([item.row.chat_id for item in items], [o.done_at for o in outcomes])
+        results = list(zip((item.row for item in items), outcomes, strict=True))
+        sent = [row for row, outcome in results if outcome.result is Result.SENT]
+        _update(
+            [row.id for row in sent],
+            status=Status.SENT,
+            sent_at=timezone.now(),
+            attempts=F("attempts") + 1,
+            last_error="",
+        )
+        report.sent += len(sent)
+        for row, outcome in results:
+            if outcome.result is Result.ABORT:
+                report.aborted = True
+                report.errors.append(outcome.error)
+                log.error("outbox_token_rejected", extra={"error": outcome.error})
+                _release([row], timezone.now(), report)
+            elif outcome.result is not Result.SENT:
+                if outcome.result is Result.RETRY_AFTER:
+                    self.limiter.pause(outcome.retry_after)
+                _mark(row, outcome, report)
+
+
+@dataclass
+class _Item:
+    row: OutboxMessage
+    text: Rendered
+    send_by: float  # clock() time after which it is released unsent
 
 
 def _users(rows: list[OutboxMessage]):

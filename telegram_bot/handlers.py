@@ -70,7 +70,11 @@ def process_update(data: dict, *, session: BotSession | None = None) -> bool:
 
 
 def handle_update(data: dict, session: BotSession) -> None:
-    update = Update.de_json(data, session.bot)
+    try:
+        update = Update.de_json(data, session.bot)
+    except Exception:
+        log.exception("bot_update_unreadable", extra={"update_id": data.get("update_id")})
+        return
     user = update.effective_user
     context = {
         "update_id": update.update_id,

@@ -95,13 +95,13 @@ def rows(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(kept) if kept else None
 
 
-def without_action_buttons(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup:
+def without_action_buttons(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
     """The same keyboard minus its callback buttons: once one action of a message has been
     taken (or can no longer be), none of its actions should be tappable again. App
-    buttons stay."""
+    buttons stay. None when nothing is left (an edit without a keyboard removes it)."""
     kept: list[list[InlineKeyboardButton]] = []
     for row in markup.inline_keyboard if markup else ():
         buttons = [b for b in row if b.callback_data is None]
         if buttons:
             kept.append(buttons)
-    return InlineKeyboardMarkup(kept)
+    return InlineKeyboardMarkup(kept) if kept else None

@@ -6,7 +6,6 @@ import itertools
 
 import pytest
 
-from habitpact.testing import tg_user
 from pacts.models import OutboxMessage, User
 
 from .fake_bot_api import FakeBotApi
@@ -28,6 +27,17 @@ def fake_api(settings):
 
 
 _update_ids = itertools.count(500_000)
+
+
+def tg_user(user: User) -> dict:
+    """The Bot API `User` object Telegram puts in an update's `from`."""
+    return {
+        "id": user.telegram_user_id,
+        "is_bot": False,
+        "first_name": user.display_name,
+        "username": user.username,
+        "language_code": "en",
+    }
 
 
 def message_update(user: User, text: str, *, chat_type: str = "private", update_id=None) -> dict:

@@ -176,7 +176,7 @@ def test_rows_that_cannot_be_rendered_fail_with_a_reason_and_the_rest_still_go(
 
 
 class CrashAfterSend(TelegramTransport):
-    def send_many(self, items):
+    def send_many(self, items, clock=None):
         outcomes = super().send_many(items)
         raise RuntimeError("power cut after sending, before marking")
         return outcomes

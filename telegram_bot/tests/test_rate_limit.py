@@ -87,7 +87,7 @@ class RecordingTransport:
         self.clock = clock
         self.sent: list[tuple[float, int]] = []
 
-    def send_many(self, items):
+    def send_many(self, items, clock=None):
         self.sent += [(self.clock.now, chat_id) for chat_id, _ in items]
         return [Outcome(Result.SENT)] * len(items)
 
