@@ -30,7 +30,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -166,7 +166,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     3. DRF's exceptions: mapped by `_DRF_CODES`; validation errors flatten to
        {field: message}; a throttle adds `Retry-After`.
     4. Django's Http404 / PermissionDenied: NOT_FOUND / FORBIDDEN.
-    5. Anything else is a bug: logged with its traceback, answered 500 INTERNAL_ERROR
+    5. The database unreachable (OperationalError, InterfaceError): 503
+       SERVICE_UNAVAILABLE with `Retry-After`, logged as a warning.
+    6. Anything else is a bug: logged with its traceback, answered 500 INTERNAL_ERROR
        (the envelope still, so clients have one shape to read).
     """
     headers: dict[str, str] = {}
@@ -211,6 +213,17 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         code, message, details, status_code = "NOT_FOUND", _MESSAGES["NOT_FOUND"], {}, 404
     elif isinstance(exc, DjangoPermissionDenied):
         code, message, details, status_code = "FORBIDDEN", _MESSAGES["FORBIDDEN"], {}, 403
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # The database is down or restarting (drills/pg_restart.py): not a bug, and the
+        # client should retry (writes carry idempotency keys), so 503 + Retry-After.
+        log.warning("api_database_unavailable", extra={"error": str(exc)[:200]})
+        headers["Retry-After"] = "1"
+        code, message, details, status_code = (
+            "SERVICE_UNAVAILABLE",
+            "We can't reach our database for a moment. Please try again.",
+            {},
+            503,
+        )
     else:
         view = context.get("view")
         log.exception("api_unhandled_error", extra={"view": type(view).__name__})
