@@ -7,13 +7,14 @@ stay last.
 """
 
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from habitpact.api import ApiError
 from ledger import api as ledger_api
 from pacts import api as pacts_api
+from pacts import privacy_api
 
 app_name = "api"
 
@@ -39,6 +40,7 @@ class NotFoundView(APIView):
 urlpatterns = [
     path("auth/telegram", pacts_api.TelegramAuthView.as_view(), name="auth-telegram"),
     path("users/me", pacts_api.MeView.as_view(), name="me"),
+    path("users/me/export", privacy_api.ExportView.as_view(), name="me-export"),
     path("pacts", pacts_api.PactListView.as_view(), name="pacts"),
     path("pacts/<str:pact_id>", pacts_api.PactDetailView.as_view(), name="pact"),
     path("pacts/<str:pact_id>/accept", pacts_api.PactAcceptView.as_view(), name="pact-accept"),
@@ -87,6 +89,8 @@ urlpatterns = [
     # OpenAPI 3 schema and interactive docs (Swagger UI served from drf-spectacular-sidecar's
     # static files: no CDN, works offline).
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script, so
+    # the site's Content-Security-Policy (habitpact/security.py) allows it.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     re_path(r"^.*$", NotFoundView.as_view(), name="not-found"),
 ]

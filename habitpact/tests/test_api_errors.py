@@ -92,7 +92,8 @@ def test_the_openapi_schema_validates_and_documents_every_endpoint():
     paths = schema["paths"]
     expected = {
         "/api/v1/auth/telegram": {"post"},
-        "/api/v1/users/me": {"get", "patch"},
+        "/api/v1/users/me": {"get", "patch", "delete"},
+        "/api/v1/users/me/export": {"get"},
         "/api/v1/pacts": {"get", "post"},
         "/api/v1/pacts/{pact_id}": {"get"},
         "/api/v1/pacts/{pact_id}/accept": {"post"},

@@ -156,3 +156,48 @@ def test_a_deleted_partner_is_shown_as_deleted_user_in_the_partners_export(histo
     gym = next(p for p in export["pacts"] if p["id"] == str(pact.pk))
     assert gym["partner_name"] == DELETED_NAME
     assert "sam_tg" not in json.dumps(export)
+
+
+# --- the endpoints --------------------------------------------------------------------
+
+
+def test_get_export_returns_the_users_data_as_a_json_file(history, initiator):
+    from habitpact.tests.api import API, client_for
+
+    response = client_for(initiator).get(f"{API}/users/me/export")
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="habitpact-export.json"'
+    body = response.json()
+    assert body["user"]["id"] == str(initiator.pk)
+    assert {p["id"] for p in body["pacts"]} == {str(p.pk) for p in history}
+
+
+def test_export_needs_a_signed_in_user(db):
+    from habitpact.tests.api import API, assert_error, client_for
+
+    assert_error(client_for(None).get(f"{API}/users/me/export"), 401, "UNAUTHORIZED")
+
+
+def test_delete_me_erases_the_account_and_signs_it_out(history, initiator):
+    from habitpact.tests.api import API, assert_error, client_for
+
+    client = client_for(initiator)
+    pact = history[0]
+
+    response = client.delete(f"{API}/users/me")
+
+    assert response.status_code == 204
+    assert User.objects.get(pk=initiator.pk).display_name == DELETED_NAME
+    assert Pact.objects.get(pk=pact.pk).status == Pact.Status.ENDED
+    assert balance_of(pact) == 500
+    assert_error(client.get(f"{API}/users/me"), 401, "UNAUTHORIZED")
+
+
+def test_delete_me_is_in_the_api_schema(db):
+    from habitpact.tests.api import API, client_for
+
+    schema = client_for(None).get(f"{API}/schema/", HTTP_ACCEPT="application/json").json()
+
+    assert "delete" in schema["paths"]["/api/v1/users/me"]
+    assert "get" in schema["paths"]["/api/v1/users/me/export"]
