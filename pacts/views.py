@@ -81,7 +81,7 @@ def render(
     if success:
         events["hp:success"] = {"message": success}
     if events:
-        response["HX-Trigger"] = json.dumps(events)
+        response["HX-Trigger-After-Settle"] = json.dumps(events)
     return response
 
 
@@ -621,7 +621,6 @@ def user_settings(request: HttpRequest) -> HttpResponse:
                 {"zone_saved": not error, "offer_zone": request.POST.get("timezone", "")},
                 fragment="zone_offer",
                 error=error,
-                success=success,
             )
     context = {
         "user": user,

@@ -40,7 +40,7 @@ def text(response) -> str:
 
 
 def events(response) -> dict:
-    return json.loads(response.headers.get("HX-Trigger", "{}"))
+    return json.loads(response.headers.get("HX-Trigger-After-Settle", "{}"))
 
 
 # --- authentication and the shell ------------------------------------------------------

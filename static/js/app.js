@@ -47,7 +47,12 @@
   }
   document.body.addEventListener("hp:success", function (e) {
     haptic("success");
-    toast(e.detail && e.detail.message);
+    var message = e.detail && e.detail.message;
+    // The swapped fragment usually says it already; the toast is for when it doesn't.
+    var said = Array.prototype.some.call(app.querySelectorAll(".flash"), function (el) {
+      return el.textContent.indexOf(message) >= 0;
+    });
+    if (!said) toast(message);
   });
   document.body.addEventListener("hp:error", function () { haptic("error"); });
   document.addEventListener("htmx:beforeRequest", function (e) {

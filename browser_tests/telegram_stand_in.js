@@ -1,0 +1,78 @@
+/* A stand-in for https://telegram.org/js/telegram-web-app.js in browser tests: the same
+   window.Telegram.WebApp surface the app uses, carrying validly signed initData, and a
+   record of every call (window.__tgCalls) for assertions. __CONFIG__ is filled in by
+   browser_tests/conftest.py. */
+(function () {
+  var cfg = __CONFIG__;
+  var themes = {
+    light: {
+      bg_color: "#ffffff", text_color: "#000000", hint_color: "#707579", link_color: "#2a7bd6",
+      button_color: "#3390ec", button_text_color: "#ffffff", secondary_bg_color: "#f1f1f4",
+      header_bg_color: "#ffffff", accent_text_color: "#2a7bd6", section_bg_color: "#ffffff",
+      section_header_text_color: "#2a7bd6", subtitle_text_color: "#707579",
+      destructive_text_color: "#d93025"
+    },
+    dark: {
+      bg_color: "#212121", text_color: "#ffffff", hint_color: "#aaaaaa", link_color: "#a79bf0",
+      button_color: "#8774e1", button_text_color: "#ffffff", secondary_bg_color: "#0f0f0f",
+      header_bg_color: "#212121", accent_text_color: "#a79bf0", section_bg_color: "#212121",
+      section_header_text_color: "#a79bf0", subtitle_text_color: "#aaaaaa",
+      destructive_text_color: "#ff6b6b"
+    }
+  };
+  var calls = (window.__tgCalls = []);
+  // Also mirror each call onto <html data-tg-KIND="..."> so tests can wait on the DOM.
+  calls.push = function (call) {
+    var el = document.documentElement, name = "data-tg-" + call[0].toLowerCase();
+    el.setAttribute(name, ((el.getAttribute(name) || "") + " " + (call[1] || call[0])).trim());
+    return Array.prototype.push.call(this, call);
+  };
+  var handlers = {};
+  function applyTheme(name) {
+    var params = themes[name];
+    Object.keys(params).forEach(function (key) {
+      document.documentElement.style.setProperty("--tg-theme-" + key.replace(/_/g, "-"), params[key]);
+    });
+    document.documentElement.style.setProperty("--tg-color-scheme", name);
+  }
+  var WebApp = {
+    initData: cfg.initData,
+    initDataUnsafe: cfg.initDataUnsafe,
+    version: "8.0",
+    platform: "tdesktop",
+    colorScheme: cfg.theme,
+    themeParams: themes[cfg.theme],
+    isExpanded: false,
+    ready: function () { calls.push(["ready"]); },
+    expand: function () { this.isExpanded = true; calls.push(["expand"]); },
+    close: function () { calls.push(["close"]); },
+    setHeaderColor: function (c) { calls.push(["setHeaderColor", c]); },
+    setBackgroundColor: function (c) { calls.push(["setBackgroundColor", c]); },
+    onEvent: function (name, fn) { (handlers[name] = handlers[name] || []).push(fn); },
+    offEvent: function () {},
+    openTelegramLink: function (url) { calls.push(["openTelegramLink", url]); },
+    openLink: function (url) { calls.push(["openLink", url]); },
+    BackButton: {
+      isVisible: false,
+      _callbacks: [],
+      show: function () { this.isVisible = true; },
+      hide: function () { this.isVisible = false; },
+      onClick: function (fn) { this._callbacks.push(fn); },
+      offClick: function () {},
+      _press: function () { this._callbacks.forEach(function (fn) { fn(); }); }
+    },
+    HapticFeedback: {
+      impactOccurred: function (style) { calls.push(["impact", style]); },
+      notificationOccurred: function (type) { calls.push(["notification", type]); },
+      selectionChanged: function () { calls.push(["selection"]); }
+    }
+  };
+  applyTheme(cfg.theme);
+  window.__setTheme = function (name) {
+    WebApp.colorScheme = name;
+    WebApp.themeParams = themes[name];
+    applyTheme(name);
+    (handlers.themeChanged || []).forEach(function (fn) { fn(); });
+  };
+  window.Telegram = { WebApp: WebApp };
+})();
