@@ -248,3 +248,16 @@ def test_every_screen_fits_a_320px_phone(mini_app, server_clock):
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 320px"
+
+
+def test_dev_login_lets_a_person_use_the_app_in_a_normal_browser(mini_app, settings, db):
+    User.objects.create_user(
+        telegram_user_id=SAM.id, display_name="Sam", username=SAM.username, timezone="UTC"
+    )
+    settings.DEBUG = True
+    page = mini_app.open(None, "/dev/login")  # Telegram's script present, no initData
+    page.get_by_role("button", name="Sam").click()
+    expect(page.get_by_text(re.compile(r"Good \w+, Sam! 👋"))).to_be_visible()
+    # Outside Telegram the screens carry their own back links.
+    page.get_by_role("link", name="Settings").click()
+    expect(page.get_by_role("link", name="Back")).to_be_visible()

@@ -30,6 +30,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -213,6 +214,11 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         code, message, details, status_code = "NOT_FOUND", _MESSAGES["NOT_FOUND"], {}, 404
     elif isinstance(exc, DjangoPermissionDenied):
         code, message, details, status_code = "FORBIDDEN", _MESSAGES["FORBIDDEN"], {}, 403
+    elif isinstance(exc, RequestDataTooBig):
+        # DRF reads request.body, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) trips
+        # before BoundedJSONParser sees the length: the same answer as the parser's.
+        code, message, status_code = "VALIDATION_ERROR", "The request body is too large.", 422
+        details = {"body": f"At most {MAX_BODY_BYTES} bytes."}
     elif isinstance(exc, OperationalError | InterfaceError):
         # The database is down or restarting (drills/pg_restart.py): not a bug, and the
         # client should retry (writes carry idempotency keys), so 503 + Retry-After.
@@ -296,7 +302,10 @@ class BoundedJSONParser(JSONParser):
                 422,
                 {"body": f"At most {MAX_BODY_BYTES} bytes."},
             )
-        return super().parse(stream, media_type, parser_context)
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:  # "[[[[...]]]]" nested deeper than Python's stack
+            raise exceptions.ParseError("JSON nested too deeply.") from None
 
 
 # --- pagination -------------------------------------------------------------------------

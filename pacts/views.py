@@ -528,7 +528,11 @@ def pact_settings(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
 
 
 def _invite_pact(code: str) -> Pact:
-    pact = Pact.objects.prefetch_related("participants__user").filter(invite_code=code).first()
+    pact = None
+    # Codes are letters and digits (new_invite_code); anything else, such as a NUL that
+    # PostgreSQL would reject with a 500, cannot be one (drills/hostile.py).
+    if code.isascii() and code.isalnum() and len(code) <= 64:
+        pact = Pact.objects.prefetch_related("participants__user").filter(invite_code=code).first()
     if pact is None:
         raise DomainError("NOT_FOUND", "That invite link doesn't work. Ask for a new one.")
     return pact

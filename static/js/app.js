@@ -136,6 +136,9 @@
       location.replace("/");
       return;
     }
+    // telegram-web-app.js defines Telegram.WebApp in any browser; only initData says
+    // we are really inside Telegram (and only then is there a native BackButton).
+    if (tg && !tg.initData) tg = null;
     if (tg) {
       root.classList.add("tg");
       tg.ready();
