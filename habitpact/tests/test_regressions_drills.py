@@ -34,3 +34,24 @@ def test_a_database_error_that_is_not_an_outage_is_still_a_500(pact, initiator):
     with mock.patch("pacts.api.pact_stats", side_effect=IntegrityError("duplicate key")):
         response = client_for(initiator).get(f"{API}/pacts/{pact.pk}")
     assert_error(response, 500, "INTERNAL_ERROR")
+
+
+def test_a_body_over_djangos_upload_limit_is_refused_not_a_500(initiator):
+    # drills/hostile.py: a 5 MB body tripped Django's DATA_UPLOAD_MAX_MEMORY_SIZE inside
+    # DRF (which reads request.body) before the parser's own 64 KB check: a 500.
+    body = b'{"title": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+    response = client_for(initiator).generic(
+        "POST", f"{API}/pacts", body, content_type="application/json"
+    )
+    error = assert_error(response, 422, "VALIDATION_ERROR")
+    assert error["message"] == "The request body is too large."
+
+
+def test_json_nested_deeper_than_the_stack_is_refused_not_a_500(initiator):
+    # drills/hostile.py: 30 000 nested arrays (60 KB, under the size limit) made json
+    # raise RecursionError, which DRF's parser does not catch: a 500.
+    body = b"[" * 30_000 + b"]" * 30_000
+    response = client_for(initiator).generic(
+        "POST", f"{API}/pacts", body, content_type="application/json"
+    )
+    assert_error(response, 422, "VALIDATION_ERROR")
