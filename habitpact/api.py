@@ -308,7 +308,24 @@ class BoundedJSONParser(JSONParser):
             raise exceptions.ParseError("JSON nested too deeply.") from None
 
 
-# --- pagination -------------------------------------------------------------------------
+# --- query parameters and pagination ------------------------------------------------------
+
+
+class StrictQueryMixin:
+    """A query parameter that is present but empty (`?limit=`) is invalid, not absent
+    (DRF treats form-style input that way; an API should say what it accepts)."""
+
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, serializers.empty)
+
+
+class QueryChoiceField(StrictQueryMixin, serializers.ChoiceField):
+    pass
+
+
+class QueryIntegerField(StrictQueryMixin, serializers.IntegerField):
+    pass
+
 
 MAX_OFFSET = 2**31 - 1
 
@@ -317,14 +334,14 @@ def page_query_serializer(default_limit: int, max_limit: int = 100) -> type[seri
     """A query-parameter serializer for `limit` / `offset` (also documents them)."""
 
     class PageQuery(serializers.Serializer):
-        limit = serializers.IntegerField(
+        limit = QueryIntegerField(
             required=False,
             default=default_limit,
             min_value=1,
             max_value=max_limit,
             help_text=f"How many to return (1–{max_limit}, default {default_limit}).",
         )
-        offset = serializers.IntegerField(
+        offset = QueryIntegerField(
             required=False,
             default=0,
             min_value=0,

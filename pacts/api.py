@@ -16,13 +16,14 @@ from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from habitpact.api import (
+    QueryChoiceField,
     body_error_responses,
     error_responses,
     page_params,
@@ -76,6 +77,25 @@ class StrictBooleanField(serializers.BooleanField):
         self.fail("invalid", input=data)
 
 
+_HH_MM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": _HH_MM, "example": "21:00", "description": "HH:MM"}
+)
+class HourMinuteField(serializers.TimeField):
+    """A wall-clock time as "HH:MM" (the spec's shape), strictly."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "%H:%M")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not re.match(_HH_MM, value):
+            self.fail("invalid", format="HH:MM")
+        return super().to_internal_value(value)
+
+
 class TelegramAuthRequest(serializers.Serializer):
     init_data = serializers.CharField(
         max_length=8192, trim_whitespace=False, help_text="Telegram.WebApp.initData, as is."
@@ -105,7 +125,7 @@ class PactCreateRequest(serializers.Serializer):
         max_length=7,
         help_text="Seven booleans, Monday first; at least one true.",
     )
-    deadline_time = serializers.TimeField(help_text="Local time in the pact's zone, HH:MM.")
+    deadline_time = HourMinuteField(help_text="Local time in the pact's zone, HH:MM.")
     start_date = serializers.DateField()
     end_date = serializers.DateField(required=False, allow_null=True, default=None)
     dispute_window_hours = serializers.IntegerField(required=False, default=12, help_text="1–72.")
@@ -145,12 +165,12 @@ class ResolveRequest(serializers.Serializer):
 
 
 class PactListQuery(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Pact.Status.choices, required=False)
-    role = serializers.ChoiceField(choices=PactParticipant.Role.choices, required=False)
+    status = QueryChoiceField(choices=Pact.Status.choices, required=False)
+    role = QueryChoiceField(choices=PactParticipant.Role.choices, required=False)
 
 
 class DayListQuery(serializers.Serializer):
-    status = serializers.ChoiceField(choices=PactDay.Status.choices, required=False)
+    status = QueryChoiceField(choices=PactDay.Status.choices, required=False)
 
 
 def parsed(request, serializer_class) -> dict:
@@ -187,7 +207,7 @@ class PactSerializer(serializers.Serializer):
     stake_amount = serializers.IntegerField()
     currency = serializers.CharField()
     schedule_days = serializers.ListField(child=serializers.BooleanField())
-    deadline_time = serializers.TimeField(format="%H:%M")
+    deadline_time = HourMinuteField()
     timezone = serializers.CharField()
     dispute_window_hours = serializers.IntegerField()
     start_date = serializers.DateField()
@@ -223,6 +243,7 @@ class TodaySerializer(serializers.Serializer):
     can_check_in = serializers.BooleanField()
     can_dispute = serializers.BooleanField()
     can_skip = serializers.BooleanField()
+    can_miss = serializers.BooleanField()
 
 
 class PactDetailSerializer(serializers.Serializer):
@@ -315,7 +336,7 @@ class InviteTermsSerializer(serializers.Serializer):
     stake_amount = serializers.IntegerField()
     currency = serializers.CharField()
     schedule_days = serializers.ListField(child=serializers.BooleanField())
-    deadline_time = serializers.TimeField(format="%H:%M")
+    deadline_time = HourMinuteField()
     timezone = serializers.CharField()
     start_date = serializers.DateField()
     end_date = serializers.DateField(allow_null=True)
@@ -355,6 +376,7 @@ def pact_detail(pact: Pact, user: User) -> dict:
             "can_check_in": today.can_check_in(user),
             "can_dispute": today.can_dispute(user),
             "can_skip": today.can_skip(user),
+            "can_miss": today.can_miss(user),
         },
         "invite_link": invite_link(pact)
         if is_open_invite and pact.created_by_user_id == user.pk

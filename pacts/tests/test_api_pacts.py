@@ -113,6 +113,8 @@ def test_create_returns_the_pending_pact_and_its_invite_link(clock, initiator):
         ({"schedule_days": "weekdays"}, "schedule_days"),
         ({"deadline_time": "25:00"}, "deadline_time"),
         ({"deadline_time": "21:00:30"}, "deadline_time"),
+        ({"deadline_time": "9:00"}, "deadline_time"),
+        ({"deadline_time": 2100}, "deadline_time"),
         ({"start_date": "2025-02-30"}, "start_date"),
         ({"start_date": "2025-01-19"}, "start_date"),
         ({"end_date": "2025-01-20"}, "end_date"),

@@ -1,0 +1,140 @@
+"""Spec §13 rate limits, counted in the rate_limit_counters table."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+
+from habitpact.ratelimit import hit, prune_rate_limits
+from habitpact.testing import sign_init_data
+from habitpact.tests.api import API, assert_error, client_for
+from pacts.models import RateLimitCounter
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def limits_on(settings, clock):
+    """Limits switched on, on the frozen clock (09:00:00, the start of a window)."""
+    settings.RATE_LIMIT_ENABLED = True
+
+
+def exhaust(send, allowed: int):
+    """Send `allowed` requests that must pass, then one that must be limited."""
+    for n in range(allowed):
+        response = send()
+        assert response.status_code != 429, f"request {n + 1} of {allowed} was limited"
+    return send()
+
+
+def assert_limited(response, *, retry_after: int):
+    error = assert_error(response, 429, "RATE_LIMITED")
+    assert response["Retry-After"] == str(retry_after)
+    assert error["details"]["retry_after"] == retry_after
+
+
+def test_check_in_allows_five_a_minute_then_says_when_to_retry(limits_on, pact, initiator, clock):
+    clock.move_to(datetime(2025, 1, 20, 9, 0, 45, tzinfo=UTC))
+    client = client_for(initiator)
+    url = f"{API}/pacts/{pact.pk}/days/2025-01-20/checkin"
+    assert_limited(exhaust(lambda: client.post(url, {}), 5), retry_after=15)
+    # Another scope is counted apart, and a new window starts afresh.
+    assert client.get(f"{API}/pacts").status_code == 200
+    clock.shift(timedelta(seconds=15))
+    assert client.post(url, {}).status_code == 409  # ALREADY_CHECKED_IN, not limited
+
+
+def test_dispute_allows_three_a_minute(limits_on, pact, partner):
+    client = client_for(partner)
+    url = f"{API}/pacts/{pact.pk}/days/2025-01-20/dispute"
+    assert_limited(exhaust(lambda: client.post(url, {}), 3), retry_after=60)
+
+
+def test_sign_in_allows_ten_a_minute_per_ip(limits_on, clock):
+    client = client_for(None)
+    body = {"init_data": sign_init_data({"id": 5, "first_name": "Ann"})}
+
+    def sign_in(ip="203.0.113.7"):
+        return client.post(f"{API}/auth/telegram", body, REMOTE_ADDR=ip)
+
+    assert_limited(exhaust(sign_in, 10), retry_after=60)
+    assert sign_in(ip="203.0.113.8").status_code == 200
+
+
+def test_reads_allow_a_hundred_a_minute_per_user(limits_on, initiator, partner):
+    client = client_for(initiator)
+    assert_limited(exhaust(lambda: client.get(f"{API}/users/me"), 100), retry_after=60)
+    assert client_for(partner).get(f"{API}/users/me").status_code == 200
+
+
+def test_other_writes_allow_thirty_a_minute(limits_on, initiator):
+    client = client_for(initiator)
+    send = lambda: client.patch(f"{API}/users/me", {"notify_reminders": True})  # noqa: E731
+    assert_limited(exhaust(send, 30), retry_after=60)
+
+
+def test_the_client_cannot_pick_its_own_rate_key(limits_on, initiator):
+    client = client_for(None)
+    body = {"init_data": "bad"}
+    for n in range(10):
+        client.post(f"{API}/auth/telegram", body, HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+    response = client.post(f"{API}/auth/telegram", body, HTTP_X_FORWARDED_FOR="198.51.100.99")
+    assert_error(response, 429, "RATE_LIMITED")
+
+
+def test_limits_are_off_unless_enabled(settings, initiator):
+    settings.RATE_LIMIT_ENABLED = False
+    client = client_for(initiator)
+    assert all(client.get(f"{API}/users/me").status_code == 200 for _ in range(105))
+    assert not RateLimitCounter.objects.exists()
+
+
+def test_limits_come_from_settings(limits_on, settings, initiator):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "read": (2, 10)}
+    client = client_for(initiator)
+    assert_limited(exhaust(lambda: client.get(f"{API}/users/me"), 2), retry_after=10)
+
+
+def test_a_window_counts_every_hit(clock):
+    results = [hit("k", limit=3, window=60) for _ in range(5)]
+    assert [r.hits for r in results] == [1, 2, 3, 4, 5]
+    assert [r.allowed for r in results] == [True, True, True, False, False]
+    assert RateLimitCounter.objects.get().hits == 5
+
+
+def test_prune_deletes_only_ended_windows(clock):
+    hit("old", limit=1, window=60)
+    clock.shift(timedelta(minutes=5))
+    hit("new", limit=1, window=60)
+    assert prune_rate_limits() == 1
+    assert list(RateLimitCounter.objects.values_list("key", flat=True)) == ["new"]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_hits_are_counted_exactly_once_each():
+    threads, per_thread = 8, 25
+    seen: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(threads)
+    window_start = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def worker():
+        try:
+            barrier.wait()
+            for _ in range(per_thread):
+                result = hit("race", limit=10**6, window=60, now=window_start)
+                with lock:
+                    seen.append(result.hits)
+        finally:
+            connection.close()
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    total = threads * per_thread
+    assert sorted(seen) == list(range(1, total + 1))
+    assert RateLimitCounter.objects.get(key="race").hits == total
