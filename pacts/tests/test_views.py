@@ -523,3 +523,23 @@ def test_another_user_in_another_zone_sees_times_in_their_zone(clock, initiator)
     pact = make_active_pact(initiator, partner)
     body = text(MiniApp(partner).get(f"/pacts/{pact.pk}"))
     assert "Alex has until 4:00 PM to check in." in body
+
+
+@pytest.mark.parametrize(
+    ("path", "most"),
+    [
+        ("/pacts/new", 3),
+        ("/pacts/{id}/settings", 6),
+        ("/invite/{code}", 6),
+        ("/settings", 3),
+    ],
+)
+def test_every_other_screen_renders_in_a_bounded_number_of_queries(
+    path, most, clock, initiator, partner, django_assert_max_num_queries
+):
+    pact = make_active_pact(initiator, partner)
+    invite = pact_create(initiator=initiator, terms=make_terms(title="Pending"))
+    url = path.format(id=pact.pk, code=invite.invite_code)
+    with django_assert_max_num_queries(most):
+        response = MiniApp(initiator).get(url)
+    assert response.status_code == 200
