@@ -298,14 +298,17 @@ class PactDay(models.Model):
         REJECTED = "REJECTED"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    pact = models.ForeignKey(Pact, on_delete=models.CASCADE, related_name="days")
+    # Indexed by the unique (pact, date) constraint; the user FKs below by partial
+    # indexes (mostly NULL): a status change rewrites every index entry of the row, and
+    # the deadline sweep changes thousands of rows a batch.
+    pact = models.ForeignKey(Pact, on_delete=models.CASCADE, related_name="days", db_index=False)
     date = models.DateField(help_text="In the pact's time zone.")
     status = models.CharField(max_length=20, choices=Status, default=Status.PENDING)
     deadline_at = models.DateTimeField()
 
     checked_in_at = models.DateTimeField(null=True, blank=True)
     checked_in_by_user = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     checkin_note = models.TextField(null=True, blank=True)
     checkin_idempotency_key = models.CharField(max_length=64, null=True, blank=True)
@@ -313,7 +316,7 @@ class PactDay(models.Model):
     dispute_open_until = models.DateTimeField(null=True, blank=True)
     disputed_at = models.DateTimeField(null=True, blank=True)
     disputed_by_user = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     dispute_reason = models.TextField(null=True, blank=True)
     dispute_resolve_until = models.DateTimeField(null=True, blank=True)
@@ -321,12 +324,12 @@ class PactDay(models.Model):
     resolution = models.CharField(max_length=20, choices=Resolution, null=True, blank=True)
     resolution_at = models.DateTimeField(null=True, blank=True)
     resolution_by_user = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
 
     skipped_at = models.DateTimeField(null=True, blank=True)
     skipped_by_user = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     reminded_at = models.DateTimeField(null=True, blank=True)
 
@@ -352,6 +355,26 @@ class PactDay(models.Model):
                 fields=["deadline_at"],
                 name="idx_pact_days_remind",
                 condition=Q(status="PENDING", reminded_at__isnull=True),
+            ),
+            models.Index(
+                fields=["checked_in_by_user"],
+                name="idx_pact_days_checked_in_by",
+                condition=Q(checked_in_by_user__isnull=False),
+            ),
+            models.Index(
+                fields=["disputed_by_user"],
+                name="idx_pact_days_disputed_by",
+                condition=Q(disputed_by_user__isnull=False),
+            ),
+            models.Index(
+                fields=["resolution_by_user"],
+                name="idx_pact_days_resolution_by",
+                condition=Q(resolution_by_user__isnull=False),
+            ),
+            models.Index(
+                fields=["skipped_by_user"],
+                name="idx_pact_days_skipped_by",
+                condition=Q(skipped_by_user__isnull=False),
             ),
         ]
         constraints = [

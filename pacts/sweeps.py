@@ -162,7 +162,7 @@ def _miss_due_batch_orm(now: datetime, limit: int) -> int:
 # per row. `claimed` counts the rows taken, so the loop knows when the due set is empty.
 _MISS_DUE_SQL = """
 WITH due AS (
-    SELECT pd.id
+    SELECT pd.id, p.stake_amount
     FROM pact_days pd
     JOIN pacts p ON p.id = pd.pact_id
     WHERE pd.status = 'PENDING' AND pd.deadline_at <= %(now)s AND p.status = 'ACTIVE'
@@ -173,19 +173,23 @@ WITH due AS (
 missed AS (
     UPDATE pact_days d
     SET status = 'MISSED', updated_at = %(now)s
-    FROM due
-    WHERE d.id = due.id AND d.status = 'PENDING'
+    WHERE d.id = ANY(ARRAY(SELECT id FROM due)) AND d.status = 'PENDING'
     RETURNING d.id, d.pact_id, d.date
 ),
 facts AS (
-    SELECT m.id AS day_id, m.pact_id, m.date, p.stake_amount,
+    SELECT m.id AS day_id, m.pact_id, m.date, due.stake_amount,
            i.user_id AS initiator_id, pt.user_id AS partner_id
     FROM missed m
-    JOIN pacts p ON p.id = m.pact_id
-    LEFT JOIN pact_participants i
-        ON i.pact_id = m.pact_id AND i.role = 'INITIATOR' AND i.status = 'ACCEPTED'
-    LEFT JOIN pact_participants pt
-        ON pt.pact_id = m.pact_id AND pt.role = 'PARTNER' AND pt.status = 'ACCEPTED'
+    JOIN due ON due.id = m.id
+    -- LIMIT 1 keeps these as index lookups per day, not a scan of every participant.
+    LEFT JOIN LATERAL (
+        SELECT user_id FROM pact_participants
+        WHERE pact_id = m.pact_id AND role = 'INITIATOR' AND status = 'ACCEPTED' LIMIT 1
+    ) i ON true
+    LEFT JOIN LATERAL (
+        SELECT user_id FROM pact_participants
+        WHERE pact_id = m.pact_id AND role = 'PARTNER' AND status = 'ACCEPTED' LIMIT 1
+    ) pt ON true
 ),
 entries AS (
     INSERT INTO ledger_entries
