@@ -5,7 +5,8 @@
 1. Take the sender lock (a PostgreSQL advisory lock), so exactly one process sends at a
    time and the rate limits below hold for the whole deployment, not per process. If
    another process holds it, return at once: that one is already sending.
-2. Claim a batch of due PENDING rows: `FOR UPDATE SKIP LOCKED` on PostgreSQL (inside
+2. Claim due PENDING rows into an in-memory queue (topped up as it empties, at most
+   BATCH_SIZE rows and PER_CHAT_QUEUE per chat): `FOR UPDATE SKIP LOCKED` on PostgreSQL (inside
    SQLite's IMMEDIATE transaction the same SELECT + conditional UPDATE is serialised),
    and push their `next_attempt_at` forward by a lease. The claim commits before any
    network I/O, so no transaction is held open while talking to Telegram.
