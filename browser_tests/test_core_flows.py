@@ -248,6 +248,16 @@ def test_every_screen_fits_a_320px_phone(mini_app, server_clock):
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 320px"
+    # Each step of the create flow, too.
+    page.goto(mini_app.base + "/pacts/new")
+    page.get_by_label("What habit are you committing to?").fill("Read")
+    for question in ("Which days?", "What's at stake?", "Who's holding you accountable?"):
+        page.get_by_role("button", name="Next →").click()
+        expect(page.get_by_text(question)).to_be_visible()
+        overflow = page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"'{question}' scrolls sideways by {overflow}px at 320px"
 
 
 def test_dev_login_lets_a_person_use_the_app_in_a_normal_browser(mini_app, settings, db):
