@@ -285,7 +285,7 @@ def fuzz(server, outcome, tokens, pact_id, today, settlement_id, examples):
         config.write_text("\n".join(lines) + "\n")
         command = [
             str(common.ROOT / ".venv/bin/schemathesis"), "--config-file", str(config), "run",
-            f"{server.url}/api/v1/schema/", "--url", f"{server.url}/api/v1",
+            f"{server.url}/api/v1/schema/", "--url", server.url,
             "-H", f"Authorization: Bearer {token}", "-n", str(examples),
             "--checks", "not_a_server_error", "--exclude-method", "DELETE",
             "--no-color", "--seed", "20261127",
