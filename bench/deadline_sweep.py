@@ -9,9 +9,10 @@ using set-based SQL, then in a fresh child process times
   batches through a temporary table, each batch its own transaction;
 * `orm` (with --orm, slow): the portable ORM path the SQLite build uses.
 
-Each child prints seconds, days/s, the Python heap peak (tracemalloc) and the process's
-RSS growth during the sweep, and the parent checks the result is exact (N MISSED days,
-N FORFEIT entries, 2N outbox rows) before printing the table.
+Each child prints seconds, the PostgreSQL backend's CPU seconds (the database's own
+work, which the machine's other load does not inflate), days/s, the Python heap peak
+(tracemalloc) and the process's RSS growth during the sweep, and the parent checks the
+result is exact (N MISSED days, N FORFEIT entries, 2N outbox rows) before printing.
 
     .venv/bin/python bench/deadline_sweep.py               # N = 20 000 and 100 000
     .venv/bin/python bench/deadline_sweep.py -n 1000 5000  # quick
@@ -143,6 +144,13 @@ def rss_kib(field: str) -> int:
     return 0
 
 
+def backend_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the PostgreSQL backend `pid` has used so far: the
+    database's own work, whatever else the machine is doing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def reference(now) -> int:
     from django.db import connection, transaction
 
@@ -185,8 +193,12 @@ def child(mode: str) -> None:
 
     now = datetime.fromisoformat(NOW)
     run = {"sweep": lambda: process_deadlines(now), "reference": lambda: reference(now)}
+    run["sweep x2"] = lambda: process_deadlines(now, workers=2)
     run["orm"] = lambda: orm_sweep(now)
-    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    db_cpu_before = backend_cpu_seconds(backend)
     rss_before = rss_kib("VmRSS")
     tracemalloc.start()
     started = time.perf_counter()
@@ -195,6 +207,8 @@ def child(mode: str) -> None:
     heap_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     rss_growth = rss_kib("VmHWM") - rss_before
+    # The threads of "sweep x2" use backends of their own, which this one does not count.
+    db_cpu = None if mode == "sweep x2" else backend_cpu_seconds(backend) - db_cpu_before
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT (SELECT count(*) FROM pact_days WHERE status = 'MISSED'),"
@@ -207,6 +221,7 @@ def child(mode: str) -> None:
             {
                 "count": count,
                 "seconds": seconds,
+                "db_cpu": db_cpu,
                 "heap_peak_kib": heap_peak // 1024,
                 "rss_growth_kib": rss_growth,
                 "missed": missed,
@@ -237,6 +252,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, nargs="+", default=[20_000, 100_000])
     parser.add_argument("--orm", action="store_true", help="also time the portable ORM path")
+    parser.add_argument(
+        "--workers", action="store_true", help="also time the sweep with workers=2 (threads)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -247,19 +265,22 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    modes = ["sweep", "reference"] + (["orm"] if args.orm else [])
+    modes = ["sweep", "reference"] + (["sweep x2"] if args.workers else [])
+    modes += ["orm"] if args.orm else []
     print(f"database {DATABASE_URL}; one overdue day per active pact; exact results checked")
     print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(
-        f"{'N':>8} {'path':>10} {'seconds':>8} {'days/s':>9} {'heap peak':>10}"
+        f"{'N':>8} {'path':>10} {'seconds':>8} {'db CPU s':>9} {'days/s':>9} {'heap peak':>10}"
         f" {'RSS growth':>11} {'vs reference':>13}"
     )
     for n in args.n:
         results = {mode: measure(n, mode) for mode in modes}
         ref = results["reference"]["seconds"]
         for mode, r in results.items():
+            cpu = "-" if r["db_cpu"] is None else f"{r['db_cpu']:.2f}"
             print(
-                f"{n:>8} {mode:>10} {r['seconds']:>8.2f} {n / r['seconds']:>9,.0f}"
+                f"{n:>8} {mode:>10} {r['seconds']:>8.2f} {cpu:>9}"
+                f" {n / r['seconds']:>9,.0f}"
                 f" {r['heap_peak_kib'] / 1024:>8.1f}MB {r['rss_growth_kib'] / 1024:>9.1f}MB"
                 f" {r['seconds'] / ref:>12.2f}x"
             )

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import time as monotonic_time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -160,6 +161,9 @@ def _miss_due_batch_orm(now: datetime, limit: int) -> int:
 # the "missed" messages from the rows the UPDATE returned. It writes exactly what
 # `miss_days` writes (same columns, payload and dedupe keys), without a Python object
 # per row. `claimed` counts the rows taken, so the loop knows when the due set is empty.
+# The ledger INSERT has no ON CONFLICT, like the ORM path: the day was PENDING under our
+# lock, so a FORFEIT for it would be a broken invariant that must fail loudly (and the
+# speculative insertion would cost every row a check). The outbox keeps its dedupe.
 _MISS_DUE_SQL = """
 WITH due AS (
     SELECT pd.id, p.stake_amount
@@ -198,7 +202,6 @@ entries AS (
     SELECT gen_random_uuid(), pact_id, day_id, 'FORFEIT', stake_amount, initiator_id,
            partner_id, %(note)s, NULL, %(now)s
     FROM facts
-    ON CONFLICT DO NOTHING
     RETURNING 1
 ),
 messages AS (
@@ -239,6 +242,7 @@ def process_deadlines(
     *,
     batch_size: int = BATCH_SIZE,
     max_seconds: float | None = None,
+    workers: int = 1,
 ) -> int:
     """Every PENDING day of an ACTIVE pact whose deadline has passed becomes MISSED,
     with one FORFEIT entry and a "missed" message to each participant.
@@ -249,8 +253,32 @@ def process_deadlines(
        a handful of bulk statements elsewhere. Commit.
     3. Repeat until a batch comes back short, or `max_seconds` have passed (the task
        stops cleanly before django-q2's timeout; the next tick takes the rest).
+
+    With `workers` > 1 on PostgreSQL (outside a transaction), that many threads run the
+    loop on their own connections; SKIP LOCKED gives them disjoint batches, so a large
+    backlog uses every core of the database server.
     """
     now = now or timezone.now()
+    if workers > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with ThreadPoolExecutor(workers) as pool:
+            counts = list(
+                pool.map(lambda _: _deadline_worker(now, batch_size, max_seconds), range(workers))
+            )
+        total = sum(counts)
+    else:
+        total = _deadline_loop(now, batch_size, max_seconds)
+    log.info("deadlines_processed", extra={"missed": total})
+    return total
+
+
+def _deadline_worker(now: datetime, batch_size: int, max_seconds: float | None) -> int:
+    try:
+        return _deadline_loop(now, batch_size, max_seconds)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def _deadline_loop(now: datetime, batch_size: int, max_seconds: float | None) -> int:
     batch = _miss_due_batch_sql if connection.vendor == "postgresql" else _miss_due_batch_orm
     started = monotonic_time.monotonic()
     total = 0
@@ -259,9 +287,7 @@ def process_deadlines(
             claimed = batch(now, batch_size)
         total += claimed
         if claimed < batch_size or _out_of_time(started, max_seconds):
-            break
-    log.info("deadlines_processed", extra={"missed": total})
-    return total
+            return total
 
 
 # --- disputes -------------------------------------------------------------------------

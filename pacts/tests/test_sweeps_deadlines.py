@@ -133,6 +133,7 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_the_rerun_doubles_nothing(
         process_deadlines(batch_size=2)
     assert PactDay.objects.filter(status="MISSED").count() == 2  # the first batch stuck
     assert LedgerEntry.objects.count() == 2
+    assert OutboxMessage.objects.filter(kind="missed").count() == 4  # none for the rollback
     monkeypatch.undo()
     assert process_deadlines(batch_size=2) == 3
     assert PactDay.objects.filter(status="MISSED").count() == 5
