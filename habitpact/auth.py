@@ -106,18 +106,21 @@ def upsert_telegram_user(tg_user: dict) -> tuple[User, bool]:
         "display_name": (name or tg_user.get("username") or "Friend")[:255],
         "username": tg_user.get("username") or None,
     }
-    with transaction.atomic():
-        user, created = User.objects.select_for_update().get_or_create(
-            telegram_user_id=telegram_id, defaults=profile
-        )
-        if (
-            not created
-            and user.deleted_at is None
-            and any(getattr(user, k) != v for k, v in profile.items())
-        ):
-            for key, value in profile.items():
-                setattr(user, key, value)
-            user.save(update_fields=[*profile, "updated_at"])
+    # The common case (a known user whose name hasn't changed) is one plain read: the
+    # Mini App authenticates every request this way, so it must not lock or write.
+    user = User.objects.filter(telegram_user_id=telegram_id).first()
+    created = False
+    if user is None or (
+        user.deleted_at is None and any(getattr(user, k) != v for k, v in profile.items())
+    ):
+        with transaction.atomic():
+            user, created = User.objects.select_for_update().get_or_create(
+                telegram_user_id=telegram_id, defaults=profile
+            )
+            if not created and user.deleted_at is None:
+                for key, value in profile.items():
+                    setattr(user, key, value)
+                user.save(update_fields=[*profile, "updated_at"])
     if not user.is_active or user.deleted_at is not None:
         raise DomainError("UNAUTHORIZED", "This account has been deleted.")
     return user, created

@@ -89,3 +89,11 @@ def test_expired_forged_and_alg_none_tokens_are_refused():
     assert code_of(user_from_token, forged) == "UNAUTHORIZED"
     unsigned = jwt.encode({**claims, "exp": int(time.time()) + 60}, None, algorithm="none")
     assert code_of(user_from_token, unsigned) == "UNAUTHORIZED"
+
+
+def test_a_known_user_with_an_unchanged_name_costs_one_read(django_assert_num_queries):
+    user_from_init_data(validate_init_data(sign_init_data(ALEX)))
+    fields = validate_init_data(sign_init_data(ALEX))
+    with django_assert_num_queries(1):
+        user, created = user_from_init_data(fields)
+    assert not created and user.telegram_user_id == ALEX["id"]
