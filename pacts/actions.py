@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from babel.numbers import list_currencies
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Max, Q, Subquery, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -32,6 +32,7 @@ from .models import (
     notify,
 )
 from .schedule import is_valid_timezone
+from .stats import last_miss_date, streak_filter
 from .sweeps import materialize_pact_days
 
 log = logging.getLogger(__name__)
@@ -317,14 +318,10 @@ class PactStats:
 def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
     """Counts over days up to today, and the current streak, in one query.
 
-    The streak is the number of DONE days since the last MISSED one: SKIPPED and WAIVED
-    days neither break nor extend it, and neither does a day still PENDING or DISPUTED.
+    The streak rule is in `pacts/stats.py`.
     """
     today = pact.local_today(now)
     S = PactDay.Status
-    last_miss = (
-        PactDay.objects.filter(pact=pact, status=S.MISSED).values("pact").annotate(m=Max("date"))
-    ).values("m")
     counts = PactDay.objects.filter(pact=pact, date__lte=today).aggregate(
         total=Count("id"),
         done=Count("id", filter=Q(status=S.DONE)),
@@ -332,10 +329,7 @@ def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
         disputed=Count("id", filter=Q(status=S.DISPUTED)),
         skipped=Count("id", filter=Q(status=S.SKIPPED)),
         waived=Count("id", filter=Q(status=S.WAIVED)),
-        streak=Count(
-            "id",
-            filter=Q(status=S.DONE) & Q(date__gt=Coalesce(Subquery(last_miss), date.min)),
-        ),
+        streak=Count("id", filter=streak_filter(last_miss_date(pact))),
     )
     return PactStats(
         total_days=counts["total"],

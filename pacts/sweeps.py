@@ -31,14 +31,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, F, Func, Max, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import BooleanField, Count, F, Func, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from ledger.models import LedgerEntry
 
 from .models import INVITE_TTL, OutboxMessage, Pact, PactDay, PactParticipant, User
 from .schedule import due_dates, local_deadline
+from .stats import last_miss_date, streak_filter
 
 log = logging.getLogger(__name__)
 
@@ -444,25 +444,19 @@ def summary_week(tz: ZoneInfo, now: datetime) -> SummaryWeek:
 def week_stats(pact_ids, start: date, end: date) -> dict:
     """{pact_id: {"done", "missed", "skipped", "streak", "balance"}} in two queries.
 
-    Counts are of the pact's days dated within [start, end]. The streak follows
-    `actions.pact_stats` (DONE days since the last MISSED one; a test keeps them equal).
+    Counts are of the pact's days dated within [start, end]; the streak rule is the one
+    in `pacts/stats.py`, shared with `actions.pact_stats`.
     """
     S = PactDay.Status
-    last_miss = (
-        PactDay.objects.filter(pact=OuterRef("pk"), status=S.MISSED)
-        .values("pact")
-        .annotate(m=Max("date"))
-        .values("m")
-    )
     in_week = Q(days__date__gte=start, days__date__lte=end)
     rows = (
         Pact.objects.filter(pk__in=pact_ids)
-        .annotate(last_miss=Coalesce(Subquery(last_miss), date.min))
+        .annotate(last_miss=last_miss_date(OuterRef("pk")))
         .annotate(
             done=Count("days", filter=in_week & Q(days__status=S.DONE)),
             missed=Count("days", filter=in_week & Q(days__status=S.MISSED)),
             skipped=Count("days", filter=in_week & Q(days__status=S.SKIPPED)),
-            streak=Count("days", filter=Q(days__status=S.DONE, days__date__gt=F("last_miss"))),
+            streak=Count("days", filter=streak_filter(F("last_miss"), prefix="days__")),
         )
         .values_list("pk", "done", "missed", "skipped", "streak")
     )
