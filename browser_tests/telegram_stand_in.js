@@ -55,8 +55,9 @@
     BackButton: {
       isVisible: false,
       _callbacks: [],
-      show: function () { this.isVisible = true; },
-      hide: function () { this.isVisible = false; },
+      // Mirrored onto <html data-tg-back="shown|hidden"> so tests wait on the DOM.
+      show: function () { this.isVisible = true; document.documentElement.setAttribute("data-tg-back", "shown"); },
+      hide: function () { this.isVisible = false; document.documentElement.setAttribute("data-tg-back", "hidden"); },
       onClick: function (fn) { this._callbacks.push(fn); },
       offClick: function () {},
       _press: function () { this._callbacks.forEach(function (fn) { fn(); }); }

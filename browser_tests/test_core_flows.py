@@ -29,8 +29,9 @@ def wait_for_call(page, kind: str, arg: str) -> None:
     expect(page.locator("html")).to_have_attribute(f"data-tg-{kind}", re.compile(rf"\b{arg}\b"))
 
 
-def back_button_visible(page) -> bool:
-    return page.evaluate("() => Telegram.WebApp.BackButton.isVisible")
+def expect_back_button(page, state: str) -> None:
+    """Wait until the native BackButton is "shown" or "hidden" (it follows each swap)."""
+    expect(page.locator("html")).to_have_attribute("data-tg-back", state)
 
 
 def test_two_friends_walk_the_whole_pact(mini_app, shoot, server_clock):
@@ -38,7 +39,7 @@ def test_two_friends_walk_the_whole_pact(mini_app, shoot, server_clock):
     alex = mini_app.open(ALEX)
     expect(alex.get_by_text("No pacts yet. Ready to commit to a habit?")).to_be_visible()
     assert calls(alex, "ready") and calls(alex, "expand")
-    assert not back_button_visible(alex)
+    expect_back_button(alex, "hidden")
     expect(alex.get_by_text("Your phone says you're in Europe/London")).to_be_visible()
     shoot(alex, "01-home-empty")
     alex.get_by_role("button", name="Use Europe/London").click()
@@ -48,7 +49,7 @@ def test_two_friends_walk_the_whole_pact(mini_app, shoot, server_clock):
     # --- Create: four steps, validated on the server, state kept between them --------
     alex.get_by_role("link", name="+ Create New Pact").click()
     expect(alex.get_by_text("What habit are you committing to?")).to_be_visible()
-    assert back_button_visible(alex)
+    expect_back_button(alex, "shown")
     alex.get_by_role("button", name="Next →").click()
     expect(alex.get_by_text("Give your habit a name.")).to_be_visible()
     shoot(alex, "02-create-step1-error")
@@ -203,13 +204,13 @@ def test_pact_start_param_opens_the_pact_and_back_goes_home(mini_app, server_clo
     pact = make_active_pact(alex_user, sam_user)
     page = mini_app.open(SAM, start_param=f"pact_{pact.pk}")
     expect(page.get_by_text("Alex has until 9:00 PM to check in.")).to_be_visible()
-    assert back_button_visible(page)
+    expect_back_button(page, "shown")
     page.get_by_role("button", name="Skip Today 😬").click()
     expect(page.get_by_text("Skipped. No forfeit today.")).to_be_visible()
     page.evaluate("() => Telegram.WebApp.BackButton._press()")
     expect(page.get_by_text("Good morning, Sam! 👋")).to_be_visible()
     settle(page)
-    assert not back_button_visible(page)
+    expect_back_button(page, "hidden")
     assert page.url.endswith("/")
 
 
