@@ -49,7 +49,15 @@ CHECKS = [
     response_schema_conformance,
     negative_data_rejection,
 ]
-CALLS: Counter[int] = Counter()  # status code → responses, for the closing report
+CALLS: Counter[int] = Counter()  # status code → responses
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_run_size():
+    """How many requests the run made, by status (shown with `pytest -s`)."""
+    yield
+    statuses = ", ".join(f"{code}: {n}" for code, n in sorted(CALLS.items()))
+    print(f"\nschemathesis fuzz: {CALLS.total()} requests ({statuses})")
 
 
 @pytest.fixture(autouse=True)
@@ -115,12 +123,5 @@ def test_no_request_makes_the_api_fail_or_break_its_schema(case, world):
             case.path_parameters[name] = _pick(seed >> 4, world[name], value)
     token = world["tokens"][seed % len(world["tokens"])]
     response = case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
-    CALLS[response.status_code] += 1
+    CALLS[response.status_code] += 1  # with -s: printed at the end of the module
 
-
-@pytest.mark.django_db
-def test_zz_fuzz_run_size_is_reported(capsys):
-    """Prints how many requests the fuzz run above made (read by the closing note)."""
-    with capsys.disabled():
-        statuses = ", ".join(f"{code}: {n}" for code, n in sorted(CALLS.items()))
-        print(f"\nschemathesis fuzz: {CALLS.total()} requests ({statuses})")
