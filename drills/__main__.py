@@ -15,6 +15,9 @@ DRILLS = ["load", "races", "sweep_kill", "pg_restart", "bot_outage", "hostile"]
 def main(argv: list[str]) -> int:
     names = [a for a in argv if not a.startswith("-")] or DRILLS
     extra = [a for a in argv if a.startswith("-")]
+    if extra and len(names) != 1:
+        print("options (like --seconds) go with one drill: drills/run load --seconds 20")
+        return 2
     unknown = [n for n in names if n not in DRILLS]
     if unknown:
         print(f"unknown drill(s): {', '.join(unknown)}; choose from {', '.join(DRILLS)}")

@@ -122,6 +122,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="PostgreSQL restart drill")
     parser.add_argument("--seconds", type=int, default=40)
     parser.add_argument("--pacts", type=int, default=400)
+    parser.add_argument(
+        "--conn-max-age", default="60", help="DB_CONN_MAX_AGE for the server (product: 60)"
+    )
     args = parser.parse_args(argv)
     create_cluster()
     try:
@@ -133,7 +136,9 @@ def main(argv=None) -> int:
         from django.db import connection
 
         connection.close()
-        with common.Server(name="pg-restart", database_url=URL) as server:
+        outcome.figure("server DB_CONN_MAX_AGE", args.conn_max_age)
+        env = {"DB_CONN_MAX_AGE": args.conn_max_age}
+        with common.Server(name="pg-restart", database_url=URL, extra_env=env) as server:
             client = Client(server, pacts, args.seconds)
             marks = client.run([(10, "fast"), (25, "immediate")])
             server_log = server.log_path
