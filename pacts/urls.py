@@ -26,5 +26,6 @@ urlpatterns = [
         name="invite_answer",
     ),
     path("settings", views.user_settings, name="user_settings"),
+    path("settings/delete", views.account_delete, name="account_delete"),
     path("dev/login", miniapp.dev_login, name="dev_login"),
 ]

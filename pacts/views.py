@@ -44,6 +44,7 @@ from .actions import (
 )
 from .errors import DomainError
 from .models import Pact, PactDay, PactParticipant, User
+from .privacy import user_delete
 from .schedule import is_valid_timezone
 from .templatetags.hp import WEEKDAY_SHORT, format_money, schedule_text
 
@@ -634,6 +635,9 @@ def user_settings(request: HttpRequest) -> HttpResponse:
         "form": request.POST if error else None,
     }
     fragment = "form" if request.method == "POST" else None
+    if request.method == "GET" and request.htmx and "confirm" in request.GET:
+        context["confirming_delete"] = request.GET["confirm"] == "delete"
+        fragment = "account"
     return render(
         request,
         "pacts/user_settings.html",
@@ -641,6 +645,19 @@ def user_settings(request: HttpRequest) -> HttpResponse:
         fragment=fragment,
         error=error,
         success=success,
+    )
+
+
+@screen("POST")
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """Erase the account (after the confirmation step on the settings screen)."""
+    user_delete(acting_user(request), now=now_in(request))
+    return render(
+        request,
+        "pacts/user_settings.html",
+        {"deleted": True},
+        fragment="account",
+        success="Account deleted",
     )
 
 

@@ -543,3 +543,27 @@ def test_every_other_screen_renders_in_a_bounded_number_of_queries(
     with django_assert_max_num_queries(most):
         response = MiniApp(initiator).get(url)
     assert response.status_code == 200
+
+
+def test_user_settings_asks_before_deleting_the_account_and_then_erases_it(
+    clock, pact, initiator, partner
+):
+    from pacts.models import OutboxMessage
+
+    app = MiniApp(initiator)
+    page = app.get("/settings", confirm="delete")
+    assert "Delete your account?" in text(page) and "Yes, delete my account" in text(page)
+    assert Pact.objects.get().status == "ACTIVE"  # asking changes nothing
+    done = app.post("/settings/delete")
+    assert done.status_code == 200 and "Your account is deleted" in text(done)
+    initiator.refresh_from_db()
+    assert initiator.deleted_at is not None and initiator.display_name == "Deleted user"
+    assert Pact.objects.get().status == "ENDED"
+    assert OutboxMessage.objects.filter(kind="pact_ended", user=partner).exists()
+
+
+def test_deleting_an_account_needs_a_signed_in_user(clock, pact, initiator):
+    response = Client().post("/settings/delete", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    initiator.refresh_from_db()
+    assert initiator.deleted_at is None
