@@ -47,8 +47,9 @@ from pacts.errors import DomainError
 
 log = logging.getLogger(__name__)
 
-# Bodies bigger than this are refused before parsing: no endpoint needs more, and DRF's
-# parser reads the stream directly (Django's DATA_UPLOAD_MAX_MEMORY_SIZE is not applied).
+# Bodies bigger than this are refused before parsing: no endpoint needs more. DRF reads
+# request.body first, so past Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) the refusal
+# comes from RequestDataTooBig in exception_handler instead, with the same answer.
 MAX_BODY_BYTES = 64 * 1024
 
 # --- authentication ----------------------------------------------------------------------
