@@ -24,7 +24,10 @@ lost message.
 
 Outcomes: 429 → the limiter pauses every send for `retry_after` and the row waits that
 long (not counted as an attempt: Telegram said "not yet", not "no"); timeouts, network
-errors and 5xx → retried with exponential backoff, FAILED after MAX_ATTEMPTS; 403 (the
+errors and 5xx → retried with exponential backoff (capped at BACKOFF_CAP) for as long as
+the message is younger than GIVE_UP_AFTER, so an outage of Telegram or of our network,
+however many attempts it costs, loses nothing; only a message a day old, whose news is
+stale, is given up as FAILED; 403 (the
 user blocked the bot) and "chat not found" → UNDELIVERABLE at once; any other 400 →
 FAILED (sending the same request again would fail the same way); a rejected token →
 stop the drain and leave every row as it was.
@@ -69,9 +72,9 @@ log = logging.getLogger(__name__)
 
 OVERALL_PER_SECOND = 30
 PER_CHAT_INTERVAL = 1.0
-MAX_ATTEMPTS = 8
+GIVE_UP_AFTER = timedelta(hours=24)
 BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_CAP = timedelta(hours=1)
+BACKOFF_CAP = timedelta(minutes=5)
 LEASE = timedelta(minutes=5)
 BATCH_SIZE = 100
 PER_CHAT_QUEUE = 2  # one chat's messages held at once: it only gets one a second
@@ -307,7 +310,8 @@ def _update(ids: list[int], **changes) -> int:
 
 
 def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, ... doubling per failed attempt, at most an hour."""
+    """30 s, 1 min, 2 min, 4 min, then every 5 min: after an outage, messages go out
+    within minutes of the API's return."""
     return min(BACKOFF_BASE * 2 ** max(0, attempts - 1), BACKOFF_CAP)
 
 
@@ -340,7 +344,7 @@ def _mark(row: OutboxMessage, outcome: Outcome, report: DrainReport) -> None:
             last_error=outcome.error,
         )
         log.warning("outbox_rate_limited", extra={**extra, "retry_after": outcome.retry_after})
-    elif outcome.result is Result.RETRY and row.attempts + 1 < MAX_ATTEMPTS:
+    elif outcome.result is Result.RETRY and now - row.created_at < GIVE_UP_AFTER:
         report.retried += 1
         _update(
             [row.id],
@@ -353,7 +357,7 @@ def _mark(row: OutboxMessage, outcome: Outcome, report: DrainReport) -> None:
         report.undeliverable += 1
         _update([row.id], status=Status.UNDELIVERABLE, attempts=F("attempts") + 1, last_error=error)
         log.info("outbox_undeliverable", extra={**extra, "error": outcome.error})
-    else:  # FAILED, or RETRY with no attempts left
+    else:  # FAILED, or RETRY of a message too old to be worth sending
         report.failed += 1
         _update([row.id], status=Status.FAILED, attempts=F("attempts") + 1, last_error=error)
         log.error("outbox_failed", extra={**extra, "error": outcome.error})

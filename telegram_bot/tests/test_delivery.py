@@ -14,8 +14,9 @@ from django.utils import timezone
 from pacts.models import OutboxMessage
 from telegram_bot import delivery
 from telegram_bot.delivery import (
+    BACKOFF_CAP,
+    GIVE_UP_AFTER,
     LEASE,
-    MAX_ATTEMPTS,
     Drain,
     LogTransport,
     RateLimiter,
@@ -110,12 +111,23 @@ def test_a_server_error_is_retried_with_growing_backoff(clock, fake_api, pact, i
     assert (row.status, row.attempts, row.last_error) == ("SENT", 3, "")
 
 
-def test_retries_are_bounded(fake_api, pact, initiator):
-    OutboxMessage.objects.filter(user=initiator).update(attempts=MAX_ATTEMPTS - 1)
+def test_an_outage_of_many_attempts_loses_nothing(fake_api, clock, pact, initiator):
+    OutboxMessage.objects.filter(user=initiator).update(attempts=40)
+    fake_api.fail_next("sendMessage", Fault.server_error())
+    assert drain().retried == 1
+    row = only_row(initiator)
+    assert (row.status, row.attempts) == ("PENDING", 41)
+    assert row.next_attempt_at == timezone.now() + BACKOFF_CAP
+    clock.shift(BACKOFF_CAP)
+    assert drain().sent == 1
+
+
+def test_a_message_a_day_old_is_given_up_after_one_more_failure(fake_api, clock, pact, initiator):
+    clock.shift(GIVE_UP_AFTER)
     fake_api.fail_next("sendMessage", Fault.server_error())
     assert drain().failed == 1
     row = only_row(initiator)
-    assert (row.status, row.attempts) == ("FAILED", MAX_ATTEMPTS)
+    assert row.status == "FAILED" and "Internal Server Error" in row.last_error
 
 
 def test_a_timeout_is_retried(fake_api, pact, initiator):
