@@ -23,6 +23,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -59,6 +60,14 @@ def bot_start_link() -> str:
     return f"https://t.me/{settings.TELEGRAM_BOT_USERNAME}"
 
 
+def unavailable(request: HttpRequest) -> TemplateResponse:
+    response = TemplateResponse(request, "shell.html#unavailable", {}, status=503)
+    response["Retry-After"] = "5"
+    response["HX-Retarget"] = "#app"
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
 def sign_in_failed(request: HttpRequest, error: DomainError) -> TemplateResponse:
     response = TemplateResponse(
         request,
@@ -83,6 +92,14 @@ def miniapp_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return authenticated(request, *args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            # The database is unreachable (a restart, a failover): say so, don't 500.
+            log.warning("miniapp_database_unavailable", extra={"error": str(exc)[:200]})
+            return frameable(unavailable(request))
+
+    def authenticated(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         header = request.headers.get("Authorization", "")
         try:
             user = user_from_authorization(header)

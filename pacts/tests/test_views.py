@@ -567,3 +567,18 @@ def test_deleting_an_account_needs_a_signed_in_user(clock, pact, initiator):
     assert response.status_code == 401
     initiator.refresh_from_db()
     assert initiator.deleted_at is None
+
+
+def test_a_database_outage_gets_a_friendly_503_not_a_crash(pact, initiator, monkeypatch):
+    from django.db import OperationalError
+
+    from pacts import views
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(views, "pact_stats", unreachable)
+    response = MiniApp(initiator).get(f"/pacts/{pact.pk}")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "We'll be right back" in text(response)
