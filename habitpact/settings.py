@@ -13,6 +13,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# python-telegram-bot: durations as timedelta now, as its next major version will have them
+# (delivery.py reads either form); silences its deprecation warning.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
 
 def env_str(name: str, default: str | None = None) -> str:
     value = os.environ.get(name, default)
