@@ -15,11 +15,8 @@ from datetime import date, datetime, time
 from babel.numbers import list_currencies
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.utils import timezone
-
-from ledger.models import LedgerEntry
 
 from .errors import DomainError
 from .models import (
@@ -32,6 +29,8 @@ from .models import (
     notify,
 )
 from .schedule import is_valid_timezone
+from .stats import balance_of as balance_of  # re-exported: the reads every screen shares
+from .stats import balances_of as balances_of
 from .stats import last_miss_date, streak_filter
 from .sweeps import materialize_pact_days
 
@@ -295,13 +294,6 @@ def today_for(pact: Pact, *, now: datetime | None = None) -> PactDay | None:
         return day_for(pact, pact.local_today(now), now=now)
     except DomainError:
         return None
-
-
-def balance_of(pact: Pact | uuid.UUID) -> int:
-    pact_id = getattr(pact, "pk", pact)
-    return LedgerEntry.objects.filter(pact_id=pact_id).aggregate(total=Coalesce(Sum("amount"), 0))[
-        "total"
-    ]
 
 
 @dataclass(frozen=True)

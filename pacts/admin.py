@@ -10,7 +10,6 @@ code or either participant.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -18,6 +17,7 @@ from django.utils.html import format_html
 from ledger.models import LedgerEntry, Settlement
 
 from .models import OutboxMessage, Pact, PactDay, PactParticipant, User
+from .stats import balance_of
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -170,7 +170,7 @@ class PactAdmin(ReadOnlyAdmin):
 
     @admin.display(description="balance (minor units; + = initiator owes partner)")
     def balance(self, pact: Pact) -> int:
-        return pact.ledger_entries.aggregate(total=Sum("amount"))["total"] or 0
+        return balance_of(pact)
 
     @admin.display(description="correct the balance")
     def adjust(self, pact: Pact) -> str:

@@ -12,8 +12,6 @@ import logging
 import re
 from datetime import date
 
-from django.db.models import OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -31,7 +29,6 @@ from habitpact.api import (
     query_params,
 )
 from habitpact.auth import issue_token, user_from_init_data, validate_init_data
-from ledger.models import LedgerEntry
 
 from . import privacy_api
 from .actions import (
@@ -51,6 +48,7 @@ from .actions import (
 )
 from .errors import DomainError
 from .models import Pact, PactDay, PactParticipant, User
+from .stats import balance_column
 
 log = logging.getLogger(__name__)
 
@@ -511,15 +509,8 @@ class PactListView(APIView):
         pacts = Pact.objects.filter(**membership)
         if "status" in filters:
             pacts = pacts.filter(status=filters["status"])
-        balance = (
-            LedgerEntry.objects.filter(pact=OuterRef("pk"))
-            .order_by()
-            .values("pact")
-            .annotate(total=Sum("amount"))
-            .values("total")
-        )
         pacts = list(
-            pacts.annotate(balance=Coalesce(Subquery(balance), 0))
+            pacts.annotate(balance=balance_column())
             .prefetch_related("participants__user")
             .order_by("-created_at", "-id")
         )

@@ -31,14 +31,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, F, Func, OuterRef, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, F, Func, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from ledger.models import LedgerEntry
 
 from .models import INVITE_TTL, OutboxMessage, Pact, PactDay, PactParticipant, User
 from .schedule import due_dates, local_deadline
-from .stats import last_miss_date, streak_filter
+from .stats import balances_of, last_miss_date, streak_filter
 
 log = logging.getLogger(__name__)
 
@@ -460,12 +460,7 @@ def week_stats(pact_ids, start: date, end: date) -> dict:
         )
         .values_list("pk", "done", "missed", "skipped", "streak")
     )
-    balances = dict(
-        LedgerEntry.objects.filter(pact_id__in=pact_ids)
-        .values("pact_id")
-        .annotate(total=Sum("amount"))
-        .values_list("pact_id", "total")
-    )
+    balances = balances_of(pact_ids)
     return {
         pk: {
             "done": done,

@@ -25,11 +25,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from habitpact.miniapp import acting_user, miniapp_page, wants_full_page
-from ledger.models import PactBalance, Settlement
+from ledger.models import Settlement
 
 from .actions import (
     PactTerms,
     balance_of,
+    balances_of,
     day_for,
     invite_link,
     invite_status,
@@ -211,11 +212,7 @@ def _home_cards(user: User, now: datetime) -> list[Card]:
         for day in PactDay.objects.filter(pact__in=active, date__in=set(todays.values())):
             if todays.get(day.pact_id) == day.date:
                 days[day.pact_id] = day
-    balances = dict(
-        PactBalance.objects.filter(pact_id__in=[p.pk for p in pacts]).values_list(
-            "pact_id", "balance"
-        )
-    )
+    balances = balances_of(p.pk for p in pacts)
     cards = []
     for pact in pacts:
         today = days.get(pact.pk)
