@@ -35,7 +35,10 @@ class LedgerEntry(models.Model):
         WAIVER = "WAIVER"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    pact = models.ForeignKey("pacts.Pact", on_delete=models.PROTECT, related_name="ledger_entries")
+    # db_index=False: idx_ledger_pact (pact_id, created_at) serves lookups by pact.
+    pact = models.ForeignKey(
+        "pacts.Pact", on_delete=models.PROTECT, related_name="ledger_entries", db_index=False
+    )
     pact_day = models.ForeignKey(
         "pacts.PactDay", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -51,6 +54,7 @@ class LedgerEntry(models.Model):
     created_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        db_index=False,  # set only on admin adjustments: a partial index below
         null=True,
         blank=True,
         related_name="+",
@@ -62,7 +66,14 @@ class LedgerEntry(models.Model):
         db_table = "ledger_entries"
         ordering = ["created_at", "id"]
         verbose_name_plural = "ledger entries"
-        indexes = [models.Index(fields=["pact", "created_at"], name="idx_ledger_pact")]
+        indexes = [
+            models.Index(fields=["pact", "created_at"], name="idx_ledger_pact"),
+            models.Index(
+                fields=["created_by_user"],
+                name="idx_ledger_created_by",
+                condition=Q(created_by_user__isnull=False),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(type__in=["FORFEIT", "SETTLEMENT", "ADJUSTMENT", "WAIVER"]),
