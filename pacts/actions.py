@@ -10,12 +10,12 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from babel.numbers import list_currencies
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from .errors import DomainError
@@ -211,15 +211,49 @@ def pact_end(pact: Pact, user: User, *, reason: str = "", now: datetime | None =
         pact.require_participant(user)
         if pact.status != Pact.Status.ACTIVE:
             raise DomainError("PACT_NOT_ACTIVE", "Only an active pact can be ended.")
-        pact.days.filter(status=PactDay.Status.PENDING).delete()
-        pact.status = Pact.Status.ENDED
-        pact.ended_at = now
-        pact.end_reason = (reason or "").strip()
-        pact.save(update_fields=["status", "ended_at", "end_reason", "updated_at"])
-        for member in pact.members:
-            notify(member.user, "pact_ended", str(pact.pk), pact_id=str(pact.pk), by=user)
+        _close(pact, reason=reason, now=now, by=user)
     log.info("pact_ended", extra={"pact_id": str(pact.pk), "user_id": str(user.pk)})
     return pact
+
+
+def _close(pact: Pact, *, reason: str, now: datetime, by: User | None) -> None:
+    """ACTIVE → ENDED (pact locked by the caller): pending days go, both are told."""
+    pact.days.filter(status=PactDay.Status.PENDING).delete()
+    pact.status = Pact.Status.ENDED
+    pact.ended_at = now
+    pact.end_reason = (reason or "").strip()
+    pact.save(update_fields=["status", "ended_at", "end_reason", "updated_at"])
+    facts = {"pact_id": str(pact.pk)} | ({"by": by} if by is not None else {})
+    for member in pact.members:
+        notify(member.user, "pact_ended", str(pact.pk), **facts)
+
+
+def complete_finished_pacts(now: datetime | None = None) -> int:
+    """Pacts whose end date has passed (in their zone) and whose every day is decided end
+    on their own ("Journey complete"), as if ended by hand. Returns how many.
+
+    A day still PENDING or DISPUTED keeps the pact open until the deadline sweep or the
+    dispute expiry decides it, so the final stats and balance are final."""
+    now = _now(now)
+    open_statuses = [PactDay.Status.PENDING, PactDay.Status.DISPUTED]
+    undecided = PactDay.objects.filter(pact=OuterRef("pk"), status__in=open_statuses)
+    # No zone is more than 14 h ahead of UTC: a pact whose end date is before this one's
+    # UTC date minus a day cannot still be running anywhere.
+    candidates = Pact.objects.filter(
+        status=Pact.Status.ACTIVE, end_date__lt=(now + timedelta(hours=14)).date()
+    ).exclude(Exists(undecided))
+    completed = 0
+    for pact in candidates.order_by("end_date", "pk").iterator():
+        with transaction.atomic():
+            pact.lock()
+            if pact.status != Pact.Status.ACTIVE or pact.end_date >= pact.local_today(now):
+                continue
+            if pact.days.filter(status__in=open_statuses).exists():
+                continue
+            _close(pact, reason="Completed", now=now, by=None)
+            completed += 1
+        log.info("pact_completed", extra={"pact_id": str(pact.pk)})
+    return completed
 
 
 def user_update_settings(

@@ -21,7 +21,7 @@ from django_q.models import Schedule
 
 from habitpact.logging import log_job
 
-from . import sweeps
+from . import actions, sweeps
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,11 @@ def expire_invites() -> int:
     return sweeps.expire_invites()
 
 
+@log_job("complete_pacts")
+def complete_pacts() -> int:
+    return actions.complete_finished_pacts()
+
+
 # --- schedules ----------------------------------------------------------------------
 
 
@@ -94,6 +99,7 @@ JOBS = (
     Job("materialize_days", "pacts.tasks.materialize_days", minutes=2),
     Job("send_weekly_summaries", "pacts.tasks.send_weekly_summaries", minutes=5),
     Job("expire_invites", "pacts.tasks.expire_invites", schedule_type=Schedule.DAILY),
+    Job("complete_pacts", "pacts.tasks.complete_pacts", minutes=30, offset=7),
     Job("deliver_outbox", "telegram_bot.tasks.deliver_outbox", minutes=1),
     Job(
         "prune_rate_limits", "habitpact.ratelimit.prune_rate_limits", schedule_type=Schedule.HOURLY

@@ -251,3 +251,41 @@ def test_user_settings_change_and_bad_values_change_nothing(initiator):
     assert excinfo.value.code == "VALIDATION_ERROR" and "timezone" in excinfo.value.details
     initiator.refresh_from_db()
     assert initiator.notify_reminders is True
+
+
+def test_a_pact_ends_on_its_own_once_its_end_date_has_passed_and_every_day_is_decided(
+    clock, initiator, partner
+):
+    from pacts.actions import complete_finished_pacts
+    from pacts.sweeps import process_deadlines
+
+    pact = make_active_pact(initiator, partner, end_date=date(2025, 1, 21))
+    pact.days.get(date=date(2025, 1, 20)).check_in(initiator)
+    clock.move_to(datetime(2025, 1, 21, 23, 0, tzinfo=UTC))  # the last day, still today
+    assert complete_finished_pacts() == 0
+    clock.move_to(datetime(2025, 1, 22, 0, 30, tzinfo=UTC))  # the 22nd, Tuesday undecided
+    assert complete_finished_pacts() == 0
+    process_deadlines()
+    assert complete_finished_pacts() == 1
+    assert complete_finished_pacts() == 0
+    pact.refresh_from_db()
+    assert (pact.status, pact.end_reason) == (Pact.Status.ENDED, "Completed")
+    assert OutboxMessage.objects.filter(kind="pact_ended").count() == 2
+    assert list(pact.days.values_list("status", flat=True)) == ["DONE", "MISSED"]
+
+
+def test_an_open_dispute_keeps_a_finished_pact_open_until_it_is_decided(clock, initiator, partner):
+    from pacts.actions import complete_finished_pacts
+    from pacts.sweeps import expire_disputes
+
+    pact = make_active_pact(initiator, partner, end_date=date(2025, 1, 21))
+    pact.days.get(date=date(2025, 1, 20)).skip(partner)
+    clock.move_to(datetime(2025, 1, 21, 20, 0, tzinfo=UTC))
+    day = pact.days.get(date=date(2025, 1, 21))
+    day.check_in(initiator)
+    day.dispute(partner, reason="hmm")
+    clock.move_to(datetime(2025, 1, 22, 1, 0, tzinfo=UTC))
+    assert complete_finished_pacts() == 0
+    clock.move_to(datetime(2025, 1, 22, 8, 0, tzinfo=UTC))  # 12 h after the dispute
+    assert expire_disputes() == 1
+    assert complete_finished_pacts() == 1

@@ -45,6 +45,7 @@ def test_the_schedules_fire_every_few_minutes_and_disputes_at_01_and_31():
         "send_reminders": 1,
         "materialize_days": 2,
         "send_weekly_summaries": 5,
+        "complete_pacts": 30,
         "deliver_outbox": 1,
     }
     assert schedules["resolve_expired_disputes"].next_run == datetime(2025, 1, 20, 9, 1, tzinfo=UTC)
