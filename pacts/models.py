@@ -501,7 +501,7 @@ class PactDay(models.Model):
                 "Only a checked-in day can be disputed.",
                 {"status": self.status},
             )
-        if self.dispute_open_until is None or now >= self.dispute_open_until:
+        if not self.dispute_window_open(now):
             return DomainError(
                 "DISPUTE_WINDOW_CLOSED",
                 "The dispute window for this day has closed.",
@@ -551,6 +551,10 @@ class PactDay(models.Model):
                 {"status": self.status},
             )
         return None
+
+    def dispute_window_open(self, now: datetime | None = None) -> bool:
+        """Whether a checked-in day may still be disputed (by its partner), by the clock."""
+        return self.dispute_open_until is not None and _now(now) < self.dispute_open_until
 
     def can_check_in(self, user: User, now: datetime | None = None) -> bool:
         return self._refusal_check_in(user, _now(now)) is None

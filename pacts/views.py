@@ -327,9 +327,7 @@ def _day_context(pact: Pact, day: PactDay, user: User, now: datetime) -> dict:
         "can_reject": day.can_resolve(user, "REJECT", now),
         "can_withdraw": day.can_resolve(user, "WITHDRAW", now),
         "can_waive": day.can_waive(user, now),
-        "dispute_open": day.status == PactDay.Status.DONE
-        and day.dispute_open_until is not None
-        and now < day.dispute_open_until,
+        "dispute_open": day.status == PactDay.Status.DONE and day.dispute_window_open(now),
         "checkin_key": uuid.uuid4().hex,
     }
 

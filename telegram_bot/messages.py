@@ -196,7 +196,7 @@ def checkin_partner(ctx: Context) -> Rendered:
     ]
     if day.checkin_note:
         lines.append(f'Note: "{e(day.checkin_note)}"')
-    if day.dispute_open_until and ctx.now < day.dispute_open_until:
+    if day.dispute_window_open(ctx.now):
         lines.append(
             "Not convinced? You can dispute until "
             f"<b>{when(day.dispute_open_until, ctx.tz, ctx.now)}</b>."
