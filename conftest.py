@@ -6,7 +6,9 @@ tests exercise the same paths users do.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time
+from threading import Barrier
 
 import pytest
 import time_machine
@@ -115,3 +117,21 @@ def make_active_pact(initiator: User, partner: User, **overrides) -> Pact:
 def pact(clock, initiator, partner) -> Pact:
     """Alex's every-day gym pact with Sam, £5 a miss, 21:00 London, active from Monday."""
     return make_active_pact(initiator, partner)
+
+
+def run_together(n, fn):
+    """Run fn(i) in n threads released at the same moment (a barrier), each on its own
+    database connection; return each result, or the exception it raised."""
+    barrier = Barrier(n)
+
+    def call(i):
+        try:
+            barrier.wait()
+            return fn(i)
+        except Exception as exc:  # noqa: BLE001 - returned for the caller's assertion
+            return exc
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(call, range(n)))

@@ -1,14 +1,11 @@
 """Two requests at once end in exactly one valid outcome: real threads, real row locks."""
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
-from threading import Barrier
 
 import pytest
 import time_machine
-from django.db import connection
 
-from conftest import make_active_pact, make_user
+from conftest import make_active_pact, make_user, run_together
 from ledger.actions import settlement_confirm, settlement_propose
 from ledger.models import LedgerEntry, Settlement
 from pacts.actions import day_for
@@ -19,23 +16,6 @@ from pacts.sweeps import process_deadlines
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 MONDAY_9 = datetime(2025, 1, 20, 9, 0, tzinfo=UTC)
-
-
-def run_together(n, fn):
-    """Run fn(i) in n threads released at the same moment; return results/exceptions."""
-    barrier = Barrier(n)
-
-    def call(i):
-        try:
-            barrier.wait()
-            return fn(i)
-        except Exception as exc:  # noqa: BLE001 - collected for the assertion
-            return exc
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(call, range(n)))
 
 
 @pytest.fixture

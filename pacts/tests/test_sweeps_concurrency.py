@@ -2,13 +2,13 @@
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from threading import Barrier, Event
+from threading import Event
 
 import pytest
 import time_machine
 from django.db import connection, transaction
 
-from conftest import make_active_pact, make_user
+from conftest import make_active_pact, make_user, run_together
 from ledger.models import LedgerEntry
 from pacts import sweeps
 from pacts.models import OutboxMessage, PactDay
@@ -17,20 +17,6 @@ from pacts.sweeps import process_deadlines, send_reminders, send_weekly_summarie
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 MONDAY_9 = datetime(2025, 1, 20, 9, 0, tzinfo=UTC)
-
-
-def run_together(n, fn):
-    barrier = Barrier(n)
-
-    def call(i):
-        try:
-            barrier.wait()
-            return fn(i)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(call, range(n)))
 
 
 @pytest.fixture
