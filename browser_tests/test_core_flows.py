@@ -186,22 +186,24 @@ def test_a_bad_signature_shows_sign_in_failed_and_a_way_back(mini_app, db):
     expect(page.get_by_role("link", name="Reopen from the bot")).to_be_visible()
 
 
-def test_pact_start_param_opens_the_pact_and_back_goes_home(mini_app, server_clock, shoot):
+def alex_and_sams_pact():
+    """The two stand-in Telegram users as our users, in an active pact (Alex commits)."""
     from conftest import make_active_pact
 
-    alex_user = User.objects.create_user(
-        telegram_user_id=ALEX.id,
-        display_name="Alex",
-        username=ALEX.username,
-        timezone="Europe/London",
+    alex, sam = (
+        User.objects.create_user(
+            telegram_user_id=tg.id,
+            display_name=tg.first_name,
+            username=tg.username,
+            timezone="Europe/London",
+        )
+        for tg in (ALEX, SAM)
     )
-    sam_user = User.objects.create_user(
-        telegram_user_id=SAM.id,
-        display_name="Sam",
-        username=SAM.username,
-        timezone="Europe/London",
-    )
-    pact = make_active_pact(alex_user, sam_user)
+    return make_active_pact(alex, sam)
+
+
+def test_pact_start_param_opens_the_pact_and_back_goes_home(mini_app, server_clock, shoot):
+    pact = alex_and_sams_pact()
     page = mini_app.open(SAM, start_param=f"pact_{pact.pk}")
     expect(page.get_by_text("Alex has until 9:00 PM to check in.")).to_be_visible()
     expect_back_button(page, "shown")
@@ -215,21 +217,7 @@ def test_pact_start_param_opens_the_pact_and_back_goes_home(mini_app, server_clo
 
 
 def test_every_screen_fits_a_320px_phone(mini_app, server_clock):
-    from conftest import make_active_pact
-
-    alex_user = User.objects.create_user(
-        telegram_user_id=ALEX.id,
-        display_name="Alex",
-        username=ALEX.username,
-        timezone="Europe/London",
-    )
-    sam_user = User.objects.create_user(
-        telegram_user_id=SAM.id,
-        display_name="Sam",
-        username=SAM.username,
-        timezone="Europe/London",
-    )
-    pact = make_active_pact(alex_user, sam_user)
+    pact = alex_and_sams_pact()
     paths = [
         "/",
         "/pacts/new",
