@@ -124,4 +124,3 @@ def test_no_request_makes_the_api_fail_or_break_its_schema(case, world):
     token = world["tokens"][seed % len(world["tokens"])]
     response = case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
     CALLS[response.status_code] += 1  # with -s: printed at the end of the module
-
