@@ -1,11 +1,21 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from habitpact.api import health
 from habitpact.metrics import metrics_view
 from telegram_bot.webhook import telegram_webhook
 
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """/favicon.ico, which browsers ask for before reading any <link rel="icon">: the
+    static SVG icon (resolved per request, so the manifest's hashed name is used)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     # JSON API (spec §7) with its OpenAPI schema (/api/v1/schema/) and docs (/api/v1/docs/).
     path("api/v1/", include("habitpact.api_urls")),

@@ -31,7 +31,7 @@ from django.utils.functional import cached_property
 from ledger.models import LedgerEntry
 
 from .errors import DomainError
-from .schedule import local_deadline
+from .schedule import due_dates, local_deadline
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +234,17 @@ class Pact(models.Model):
 
     def deadline_on(self, day: date) -> datetime:
         return local_deadline(day, self.deadline_time, self.tz)
+
+    @property
+    def is_past(self) -> bool:
+        """Over for good (ended, declined, expired, withdrawn): Home lists it under
+        "Past pacts" rather than with the pacts still running or waiting."""
+        return self.status not in (Pact.Status.ACTIVE, Pact.Status.PENDING_ACCEPT)
+
+    def is_scheduled_on(self, day: date) -> bool:
+        """Whether `day` is one of the pact's check-in days (its weekdays, within its
+        start and end), whether or not its PactDay row exists yet."""
+        return bool(due_dates(self.schedule_days, self.start_date, self.end_date, day, day))
 
     def lock(self) -> None:
         """Re-read this row under `SELECT ... FOR UPDATE` (inside a transaction)."""
@@ -551,6 +562,26 @@ class PactDay(models.Model):
                 {"status": self.status},
             )
         return None
+
+    def awaiting_sweep(self, now: datetime | None = None) -> bool:
+        """Still PENDING although its deadline has passed: nothing can be done about it
+        any more, and the deadline sweep is about to record the miss. Screens and the
+        bot say so instead of offering (or promising) a check-in."""
+        return self.status == self.Status.PENDING and _now(now) >= self.deadline_at
+
+    @cached_property
+    def miss_cause(self) -> str | None:
+        """How a MISSED day came to be missed: "CONCEDED" (a dispute, conceded),
+        "OWNED_UP" (the initiator marked it missed before its deadline: its forfeit is
+        older than the deadline) or "DEADLINE" (the sweep). None for any other state."""
+        if self.status != self.Status.MISSED:
+            return None
+        if self.resolution == self.Resolution.CONCEDED:
+            return "CONCEDED"
+        early = LedgerEntry.objects.filter(
+            pact_day=self, type=LedgerEntry.Type.FORFEIT, created_at__lt=self.deadline_at
+        )
+        return "OWNED_UP" if early.exists() else "DEADLINE"
 
     def dispute_window_open(self, now: datetime | None = None) -> bool:
         """Whether a checked-in day may still be disputed (by its partner), by the clock."""

@@ -151,6 +151,8 @@ class Card:
     today: PactDay | None
     balance: int
     can_check_in: bool
+    # Past its deadline but not yet swept: say so, offer nothing (PactDay.awaiting_sweep).
+    overdue: bool = False
     # Fresh per render, so a double tap sends one key and can't check in twice.
     checkin_key: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -172,6 +174,14 @@ def owes_text(pact: Pact, balance: int) -> str:
     )
 
 
+def decliner(pact: Pact) -> User | None:
+    """Who said no to the invite (their participant row is kept, DECLINED)."""
+    for participant in pact.participants.all():
+        if participant.status == PactParticipant.Status.DECLINED:
+            return participant.user
+    return None
+
+
 def _other(pact: Pact, user: User) -> User | None:
     for member in pact.members:
         if member.user_id != user.pk:
@@ -187,24 +197,25 @@ def _card(pact: Pact, user: User, today: PactDay | None, balance: int, now: date
         today=today,
         balance=balance,
         can_check_in=bool(today and today.can_check_in(user, now)),
+        overdue=bool(today and today.awaiting_sweep(now)),
     )
 
 
 def _home_cards(user: User, now: datetime) -> list[Card]:
     """Every pact the user is in, with today's day and the tab, in a bounded number of
     queries: pacts + participants, today's days, balances (plus materialising a day
-    the job has not reached yet, which is rare)."""
+    the job has not reached yet, which is rare). Running pacts first, then invites
+    waiting for an answer, then past pacts (Pact.is_past), newest first within each."""
     pacts = list(
         Pact.objects.filter(
             participants__user=user,
             participants__status=PactParticipant.Status.ACCEPTED,
-            status__in=[Pact.Status.ACTIVE, Pact.Status.PENDING_ACCEPT, Pact.Status.ENDED],
         )
         .prefetch_related("participants__user")
         .order_by("-created_at")
     )
-    order = {Pact.Status.ACTIVE: 0, Pact.Status.PENDING_ACCEPT: 1, Pact.Status.ENDED: 2}
-    pacts.sort(key=lambda p: order[p.status])
+    order = {Pact.Status.ACTIVE: 0, Pact.Status.PENDING_ACCEPT: 1}
+    pacts.sort(key=lambda p: order.get(p.status, 2))
     active = [p for p in pacts if p.status == Pact.Status.ACTIVE]
     todays = {p.pk: p.local_today(now) for p in active}
     days = {}
@@ -223,7 +234,10 @@ def _home_cards(user: User, now: datetime) -> list[Card]:
             today = today_for(pact, now=now)
         if today is not None:
             today.pact = pact
-        cards.append(_card(pact, user, today, balances.get(pact.pk, 0), now))
+        card = _card(pact, user, today, balances.get(pact.pk, 0), now)
+        if pact.status == Pact.Status.DECLINED:
+            card.other = decliner(pact)
+        cards.append(card)
     return cards
 
 
@@ -250,7 +264,8 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "pacts/home.html",
         {
-            "cards": cards,
+            "cards": [card for card in cards if not card.pact.is_past],
+            "past_cards": [card for card in cards if card.pact.is_past],
             "greeting": greeting(user, now),
             "offer_zone": offered_zone(request, user),
         },
@@ -271,14 +286,31 @@ def _week(pact: Pact, now: datetime) -> list[dict]:
             "name": WEEKDAY_SHORT[i],
             "day": days.get(monday + timedelta(i)),
             "is_today": monday + timedelta(i) == today,
+            # Days are created a day ahead; a later check-in day is still scheduled.
+            "scheduled": monday + timedelta(i) > today
+            and pact.status == Pact.Status.ACTIVE
+            and pact.is_scheduled_on(monday + timedelta(i)),
         }
         for i in range(7)
     ]
 
 
+def journey_text(pact: Pact, user: User, done_days: int) -> str:
+    """The ended pact's one-line send-off (Appendix A), kind when nobody showed up and
+    about the initiator when the partner is reading."""
+    if pact.role_of(user) == PactParticipant.Role.INITIATOR:
+        who = "You"
+    else:
+        who = pact.initiator.display_name if pact.initiator else "Your partner"
+    if done_days == 0:
+        return "Journey complete. Not every pact sticks; the next one might. 🌱"
+    return f"Journey complete. {who} showed up {done_days} time{'s' if done_days != 1 else ''}!"
+
+
 def _detail_context(pact: Pact, user: User, now: datetime) -> dict:
     today = today_for(pact, now=now) if pact.status == Pact.Status.ACTIVE else None
     balance = balance_of(pact)
+    stats = pact_stats(pact, now=now)
     return {
         "pact": pact,
         "role": pact.role_of(user),
@@ -287,7 +319,9 @@ def _detail_context(pact: Pact, user: User, now: datetime) -> dict:
         "local_today": pact.local_today(now),
         "can_check_in": bool(today and today.can_check_in(user, now)),
         "can_skip": bool(today and today.can_skip(user, now)),
-        "stats": pact_stats(pact, now=now),
+        "overdue": bool(today and today.awaiting_sweep(now)),
+        "stats": stats,
+        "journey": journey_text(pact, user, stats.done_days),
         "balance": balance,
         "owes": owes_text(pact, balance),
         "pending_settlement": pact.settlements.filter(status=Settlement.Status.PENDING).first(),
@@ -306,6 +340,11 @@ def pact_detail(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
             "pacts/detail.html",
             {"pact": pact, "waiting": True, "invite_link": invite_link(pact)},
         )
+    if pact.is_past and pact.status != Pact.Status.ENDED:
+        # Declined, expired or withdrawn before it started: there is no today or tab.
+        return render(
+            request, "pacts/detail.html", {"pact": pact, "closed": True, "decliner": decliner(pact)}
+        )
     return render(request, "pacts/detail.html", _detail_context(pact, user, now_in(request)))
 
 
@@ -316,6 +355,8 @@ def _day_context(pact: Pact, day: PactDay, user: User, now: datetime) -> dict:
     return {
         "pact": pact,
         "day": day,
+        "is_today": day.date == pact.local_today(now),
+        "overdue": day.awaiting_sweep(now),
         "role": pact.role_of(user),
         "initiator": pact.initiator,
         "partner": pact.partner,
@@ -414,10 +455,12 @@ def day_action(request: HttpRequest, pact_id: uuid.UUID, day: str, action: str) 
         )
     if where == "live":
         context = _detail_context(pact, user, now)
+        # The checked-in card says "Nice one! ✅" itself; a flash would say it twice.
+        flash = None if action == "check-in" else success
         return render(
             request,
             "pacts/detail.html",
-            {**context, "flash": success},
+            {**context, "flash": flash},
             fragment="live",
             error=error,
             success=success,
@@ -499,6 +542,9 @@ def pact_settings(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
     if request.method == "GET":
         confirming = request.GET.get("confirm") == "end"
         fragment = "danger" if request.htmx and "confirm" in request.GET else None
+        if pact.status == Pact.Status.ENDED:
+            done = pact_stats(pact, now=now).done_days
+            context["journey"] = journey_text(pact, user, done)
         return render(
             request, "pacts/settings.html", {**context, "confirming": confirming}, fragment=fragment
         )
@@ -510,14 +556,16 @@ def pact_settings(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
         error = refusal
     pact.refresh_from_db()
     stats = pact_stats(pact, now=now)
-    return render(
-        request,
-        "pacts/settings.html",
-        {**context, "stats": stats, "flash": success},
-        fragment="danger",
-        error=error,
-        success=success,
-    )
+    context = {**context, "journey": journey_text(pact, user, stats.done_days), "flash": success}
+    if error is not None:
+        return render(
+            request, "pacts/settings.html", context, fragment="danger", error=error, success=success
+        )
+    # Ended: the terms card's Status row changes too, so the whole screen is swapped.
+    response = render(request, "pacts/settings.html", context, success=success)
+    response["HX-Retarget"] = "#app"
+    response["HX-Reswap"] = "innerHTML"
+    return response
 
 
 # --- invites ----------------------------------------------------------------------------
@@ -675,6 +723,9 @@ CURRENCIES = [
     "UAH",
     "TRY",
 ]
+# The title, with the emoji appended (" 🏋️"), must fit the model's 255 characters; the
+# input stops there and its counter says so, rather than cutting the name silently.
+TITLE_MAX = Pact._meta.get_field("title").max_length - max(len(f" {e}") for e in EMOJIS)
 WINDOWS = [1, 3, 6, 12, 24, 48, 72]
 QUICK_PICKS = [1, 5, 10, 20]
 STEP_FIELDS = {
@@ -816,6 +867,7 @@ def _create_context(draft: Draft, step: int, errors: dict, user: User, today: da
         "days": [(i, WEEKDAY_SHORT[i], on) for i, on in enumerate(draft.days)],
         "errors": errors,
         "emojis": EMOJIS,
+        "title_max": TITLE_MAX,
         "currencies": CURRENCIES,
         "windows": WINDOWS,
         "quick_picks": draft.quick_picks(),

@@ -214,7 +214,7 @@ def start_invite(user: User, code: str, private: bool, replier: Replier) -> None
         return
     text = msg.INVITE_PREVIEW.format(
         inviter=msg.e(pact.created_by_user.display_name),
-        title=msg.e(pact.title),
+        title=msg.short(pact.title),
         stake=msg.money(pact.stake_amount, pact.currency),
         deadline=msg.clock_time(pact.deadline_on(pact.start_date), pact.tz),
         tz=msg.e(pact.timezone),

@@ -55,6 +55,23 @@ def e(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+# Titles may be 255 characters; a message names the pact, it doesn't recite it.
+TITLE_LIMIT = 60
+
+
+def short(text: object, limit: int = TITLE_LIMIT) -> str:
+    """`text` cut to `limit` characters at a word break where one is near, with "…",
+    then escaped: a 240-character title would otherwise bury the message."""
+    text = str(text)
+    if len(text) <= limit:
+        return e(text)
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return e(cut.rstrip() + "…")
+
+
 def money(amount: int, currency: str) -> str:
     """Minor units → "£5", "$5.50", "¥500", "€5": the currency's own digits and symbol,
     decimals only when there is a fraction."""
@@ -159,10 +176,11 @@ class Context:
 def reminder(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     day = _day(ctx.payload, pact)
-    if day.status != PactDay.Status.PENDING or ctx.now >= day.deadline_at:
-        raise Skip(f"obsolete: day is {day.status}")
+    if day.status != PactDay.Status.PENDING or day.awaiting_sweep(ctx.now):
+        # Past its deadline a reminder would promise a check-in that can't happen.
+        raise Skip(f"obsolete: day is {day.status}, deadline {day.deadline_at.isoformat()}")
     text = (
-        f"🕒 Habit check! Time for <b>{e(pact.title)}</b>.\n"
+        f"🕒 Habit check! Time for <b>{short(pact.title)}</b>.\n"
         f"Hit Done before <b>{when(day.deadline_at, ctx.tz, ctx.now)}</b> or the Tab Goblin "
         f"adds <b>{money(pact.stake_amount, pact.currency)}</b> to your bill. 👺"
     )
@@ -180,7 +198,7 @@ def checkin_confirmed(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     day = _day(ctx.payload, pact)
     text = (
-        f"✅ Logged <b>DONE</b> for {e(pact.title)} {_on_day(pact, day, ctx.now)}!\n"
+        f"✅ Logged <b>DONE</b> for {short(pact.title)} {_on_day(pact, day, ctx.now)}!\n"
         f"{name(pact.partner)} can dispute within {plural(pact.dispute_window_hours, 'hour')} "
         f"(but only if they're feeling spicy 🌶️)."
     )
@@ -191,7 +209,7 @@ def checkin_partner(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     day = _day(ctx.payload, pact)
     lines = [
-        f"🙌 <b>{name(pact.initiator)}</b> checked in for <b>{e(pact.title)}</b> "
+        f"🙌 <b>{name(pact.initiator)}</b> checked in for <b>{short(pact.title)}</b> "
         f"{_on_day(pact, day, ctx.now)}."
     ]
     if day.checkin_note:
@@ -210,7 +228,7 @@ def day_skipped(ctx: Context) -> Rendered:
     day = _day(ctx.payload, pact)
     by = _user(ctx.payload.get("by_id"))
     text = (
-        f"⏭️ <b>{name(by)}</b> skipped <b>{e(pact.title)}</b> for {short_date(day.date)}.\n"
+        f"⏭️ <b>{name(by)}</b> skipped <b>{short(pact.title)}</b> for {short_date(day.date)}.\n"
         "No check-in needed that day, and nothing goes on the tab."
     )
     return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
@@ -220,8 +238,14 @@ def missed(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     day = _day(ctx.payload, pact)
     amount = ctx.payload.get("amount", pact.stake_amount)
+    if day.miss_cause == "OWNED_UP":
+        # Marked missed by hand, before the deadline: no deadline passed.
+        who = "You" if ctx.recipient.pk == pact.initiator.pk else name(pact.initiator)
+        headline = f"🙋 {who} owned up: no <b>{short(pact.title)}</b> on {short_date(day.date)}."
+    else:
+        headline = f"😬 Deadline passed for <b>{short(pact.title)}</b>!"
     text = (
-        f"😬 Deadline passed for <b>{e(pact.title)}</b>!\n"
+        f"{headline}\n"
         f"<b>+{money(amount, pact.currency)}</b> added to the tab.\n"
         f"Running total: {tab_line(pact, balance_of(pact))}."
     )
@@ -234,7 +258,7 @@ def dispute_opened_initiator(ctx: Context) -> Rendered:
     day = _day(ctx.payload, pact)
     lines = [
         f"🤨 <b>{name(day.disputed_by_user or pact.partner)}</b> disputed your check-in for "
-        f"<b>{e(pact.title)}</b> ({short_date(day.date)})."
+        f"<b>{short(pact.title)}</b> ({short_date(day.date)})."
     ]
     if day.dispute_reason:
         lines.append(f'Reason: "{e(day.dispute_reason)}"')
@@ -257,7 +281,7 @@ def dispute_opened_partner(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     day = _day(ctx.payload, pact)
     lines = [
-        f"⚖️ You disputed {name(pact.initiator)}'s check-in for <b>{e(pact.title)}</b> "
+        f"⚖️ You disputed {name(pact.initiator)}'s check-in for <b>{short(pact.title)}</b> "
         f"({short_date(day.date)})."
     ]
     if day.status == PactDay.Status.DISPUTED and day.dispute_resolve_until:
@@ -274,7 +298,7 @@ def dispute_resolved(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     day = _day(ctx.payload, pact)
     by = _user(ctx.payload.get("by_id")) or day.resolution_by_user
-    lines = [f"✅ Dispute resolved for <b>{e(pact.title)}</b> ({short_date(day.date)})."]
+    lines = [f"✅ Dispute resolved for <b>{short(pact.title)}</b> ({short_date(day.date)})."]
     if day.resolution == PactDay.Resolution.CONCEDED:
         forfeit = LedgerEntry.objects.filter(pact_day=day, type=LedgerEntry.Type.FORFEIT).first()
         amount = forfeit.amount if forfeit else pact.stake_amount
@@ -294,7 +318,7 @@ def dispute_expired(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     day = _day(ctx.payload, pact)
     text = (
-        f"⏰ Dispute window closed for <b>{e(pact.title)}</b> ({short_date(day.date)}).\n"
+        f"⏰ Dispute window closed for <b>{short(pact.title)}</b> ({short_date(day.date)}).\n"
         "No resolution submitted — check-in stands as <b>DONE</b>."
     )
     return Rendered(text)
@@ -307,7 +331,7 @@ def day_waived(ctx: Context) -> Rendered:
     waiver = LedgerEntry.objects.filter(pact_day=day, type=LedgerEntry.Type.WAIVER).first()
     amount = abs(waiver.amount) if waiver else pact.stake_amount
     text = (
-        f"🕊️ <b>{name(by)}</b> waived your miss on <b>{e(pact.title)}</b> "
+        f"🕊️ <b>{name(by)}</b> waived your miss on <b>{short(pact.title)}</b> "
         f"({short_date(day.date)}).\n"
         f"<b>−{money(amount, pact.currency)}</b> off the tab.\n"
         f"Running total: {tab_line(pact, balance_of(pact))}."
@@ -319,7 +343,7 @@ def pact_accepted(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     by = _user(ctx.payload.get("by_id")) or pact.partner
     text = (
-        f"🤝 <b>{name(by)}</b> accepted your pact <b>{e(pact.title)}</b>!\n"
+        f"🤝 <b>{name(by)}</b> accepted your pact <b>{short(pact.title)}</b>!\n"
         f"It's on: {money(pact.stake_amount, pact.currency)} on the tab for every missed day. "
         "Good luck! 💪"
     )
@@ -330,7 +354,7 @@ def pact_declined(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     by = _user(ctx.payload.get("by_id"))
     text = (
-        f"🙅 <b>{name(by)}</b> declined your pact <b>{e(pact.title)}</b>.\n"
+        f"🙅 <b>{name(by)}</b> declined your pact <b>{short(pact.title)}</b>.\n"
         "No hard feelings — try another habit or another friend."
     )
     return Rendered(text, kb.rows([kb.app_button("Start New Pact →", "/pacts/new")]))
@@ -342,7 +366,7 @@ def pact_ended(ctx: Context) -> Rendered:
     last_day = (pact.ended_at or ctx.now).astimezone(pact.tz).date()
     days = max(0, (last_day - pact.start_date).days + 1)
     text = (
-        f"🏁 <b>{e(pact.title)}</b> has ended!\n"
+        f"🏁 <b>{short(pact.title)}</b> has ended!\n"
         "Final stats:\n"
         f"• Duration: {plural(days, 'day')}\n"
         f"• Completed: {plural(stats.done_days, 'day')}\n"
@@ -356,7 +380,8 @@ def pact_ended(ctx: Context) -> Rendered:
 def invite_expired(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     text = (
-        f"⌛ Your invite for <b>{e(pact.title)}</b> expired — nobody accepted it within 7 days.\n"
+        f"⌛ Your invite for <b>{short(pact.title)}</b> expired — "
+        "nobody accepted it within 7 days.\n"
         "Want to try again?"
     )
     return Rendered(text, kb.rows([kb.app_button("Start New Pact →", "/pacts/new")]))
@@ -427,7 +452,7 @@ def weekly_summary(ctx: Context) -> Rendered:
         balance = entry.get("balance", 0)
         lines += [
             "",
-            f"<b>{e(entry.get('title') or pact.title)}</b> with {name(other)}",
+            f"<b>{short(entry.get('title') or pact.title)}</b> with {name(other)}",
             stats,
             f"Tab: {tab_line(pact, balance)}",
         ]

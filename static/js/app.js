@@ -37,10 +37,37 @@
     else tg.HapticFeedback.notificationOccurred(kind);
   }
   var toastTimer;
+  // Navigation a toast must never hide: the header bar and the screen's nav links.
+  var NAV = ".bar, nav, .nav-buttons, .btn-create";
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+  function coversNav(el) {
+    var box = el.getBoundingClientRect();
+    return Array.prototype.some.call(document.querySelectorAll(NAV), function (nav) {
+      var r = nav.getBoundingClientRect();
+      return r.height > 0 && overlaps(box, r);
+    });
+  }
+  function placeToast(el) {
+    // At the bottom unless that hides a nav link; then the first free spot from the
+    // top, under the header bar.
+    el.style.top = "";
+    el.style.bottom = "";
+    if (!coversNav(el)) return;
+    var bar = app.querySelector(".bar");
+    var y = Math.max(bar ? bar.getBoundingClientRect().bottom : 0, 0) + 8;
+    el.style.bottom = "auto";
+    for (; y + el.offsetHeight < window.innerHeight; y += 8) {
+      el.style.top = y + "px";
+      if (!coversNav(el)) return;
+    }
+  }
   function toast(text) {
     var el = document.getElementById("toast");
     if (!el || !text) return;
     el.textContent = text;
+    placeToast(el);
     el.classList.add("show");
     clearTimeout(toastTimer);
     toastTimer = setTimeout(function () { el.classList.remove("show"); }, 2500);
@@ -49,9 +76,9 @@
     haptic("success");
     var message = e.detail && e.detail.message;
     // The swapped fragment usually says it already; the toast is for when it doesn't.
-    var said = Array.prototype.some.call(app.querySelectorAll(".flash"), function (el) {
+    var said = Array.prototype.some.call(app.querySelectorAll(".flash, .state"), function (el) {
       return el.textContent.indexOf(message) >= 0;
-    });
+    }) || app.textContent.indexOf(message) >= 0;
     if (!said) toast(message);
   });
   document.body.addEventListener("hp:error", function () { haptic("error"); });
@@ -106,11 +133,22 @@
 
   document.addEventListener("htmx:afterSettle", function () { updateBack(); });
 
-  // Small behaviours, delegated: quick picks, sharing, time zone offers.
+  // Character counters: <input data-counter="ID"> updates #ID's [data-count].
+  document.addEventListener("input", function (e) {
+    var id = e.target.getAttribute && e.target.getAttribute("data-counter");
+    var out = id && document.getElementById(id);
+    var count = out && out.querySelector("[data-count]");
+    if (count) count.textContent = String(e.target.value.length);
+  });
+
+  // Small behaviours, delegated: quick picks, sharing, time zone offers, "Try again".
+  // (No inline on* handlers anywhere: the CSP forbids them.)
   document.addEventListener("click", function (e) {
-    var el = e.target.closest ? e.target.closest("[data-fill],[data-share],[data-dismiss-zone],[data-pick-zone]") : null;
+    var el = e.target.closest ? e.target.closest("[data-fill],[data-share],[data-dismiss-zone],[data-pick-zone],[data-reload]") : null;
     if (!el) return;
-    if (el.hasAttribute("data-fill")) {
+    if (el.hasAttribute("data-reload")) {
+      location.reload();
+    } else if (el.hasAttribute("data-fill")) {
       var input = document.querySelector(el.getAttribute("data-fill"));
       if (input) { input.value = el.getAttribute("data-value"); input.focus(); }
     } else if (el.hasAttribute("data-share")) {
