@@ -16,7 +16,8 @@ from pacts.actions import day_for, pact_create, pact_decline, pact_end
 from pacts.models import OutboxMessage, Pact, PactDay
 from pacts.sweeps import expire_invites, process_deadlines
 from pacts.tests.test_views import MiniApp, text
-from telegram_bot.messages import render, short
+from telegram_bot import messages
+from telegram_bot.messages import render
 
 MONDAY = "2025-01-20"
 TUESDAY = "2025-01-21"
@@ -247,11 +248,11 @@ def test_the_longest_title_the_input_allows_fits_the_model_with_an_emoji(initiat
 
 def test_bot_messages_trim_a_long_title_at_a_word_break():
     title = "Practise the cello " * 13  # 247 characters
-    trimmed = short(title)
+    trimmed = messages.short(title)
     assert len(trimmed) <= 60 and trimmed.endswith("…")
     assert trimmed == "Practise the cello Practise the cello Practise the cello…"
-    assert short("x" * 240) == "x" * 59 + "…"
-    assert short("Gym <b>") == "Gym &lt;b&gt;"
+    assert messages.short("x" * 240) == "x" * 59 + "…"
+    assert messages.short("Gym <b>") == "Gym &lt;b&gt;"
 
 
 def test_a_bot_message_about_a_long_titled_pact_stays_short(clock, initiator, partner):
