@@ -120,7 +120,7 @@ def test_two_friends_walk_the_whole_pact(mini_app, shoot, server_clock):
     expect(alex.get_by_text("Didn't see you at the gym today 🤔")).to_be_visible()
     shoot(alex, "11-dispute-initiator")
     alex.get_by_role("button", name="Concede — I missed it 😅").click()
-    expect(alex.get_by_text("Deadline passed. +£5 to the tab.")).to_be_visible()
+    expect(alex.get_by_text("You conceded: +£5 to the tab.")).to_be_visible()
 
     # --- A second day goes by unmet: Tuesday's deadline passes -------------------------
     server_clock.move_to(datetime(2025, 1, 21, 21, 30, tzinfo=UTC))
