@@ -53,23 +53,29 @@ def test_a_240_character_title_fits_every_screen(mini_app, shoot, server_clock):
     past = make_active_pact(alex, sam, title=LONG + "3")
     pact_end(past, alex)
     screens = [
-        (ALEX, [
-            ("home", "/"),
-            ("detail", f"/pacts/{pact.pk}"),
-            ("history", f"/pacts/{pact.pk}/history"),
-            ("ledger", f"/pacts/{pact.pk}/ledger"),
-            ("settings", f"/pacts/{pact.pk}/settings"),
-            ("day", f"/pacts/{pact.pk}/days/2025-01-20"),
-            ("invite-own", f"/invite/{waiting.invite_code}"),
-            ("waiting", f"/pacts/{waiting.pk}"),
-            ("user-settings", "/settings"),
-        ]),
-        (SAM, [
-            ("home-partner", "/"),
-            ("detail-partner", f"/pacts/{pact.pk}"),
-            ("day-partner", f"/pacts/{pact.pk}/days/2025-01-20"),
-            ("invite", f"/invite/{waiting.invite_code}"),
-        ]),
+        (
+            ALEX,
+            [
+                ("home", "/"),
+                ("detail", f"/pacts/{pact.pk}"),
+                ("history", f"/pacts/{pact.pk}/history"),
+                ("ledger", f"/pacts/{pact.pk}/ledger"),
+                ("settings", f"/pacts/{pact.pk}/settings"),
+                ("day", f"/pacts/{pact.pk}/days/2025-01-20"),
+                ("invite-own", f"/invite/{waiting.invite_code}"),
+                ("waiting", f"/pacts/{waiting.pk}"),
+                ("user-settings", "/settings"),
+            ],
+        ),
+        (
+            SAM,
+            [
+                ("home-partner", "/"),
+                ("detail-partner", f"/pacts/{pact.pk}"),
+                ("day-partner", f"/pacts/{pact.pk}/days/2025-01-20"),
+                ("invite", f"/invite/{waiting.invite_code}"),
+            ],
+        ),
     ]
     for who, paths in screens:
         page = mini_app.open(who)
@@ -118,7 +124,7 @@ def test_after_the_deadline_nothing_offers_a_check_in(mini_app, shoot, server_cl
 def test_the_copy_fits_the_reader_and_what_happened(mini_app, shoot, server_clock):
     alex, sam = people()
     pact = make_active_pact(alex, sam)
-    monday = day_for(pact, MONDAY)
+    day_for(pact, MONDAY)
 
     # Alex checks in on the pact screen: one "Nice one!".
     page = mini_app.open(ALEX, f"/pacts/{pact.pk}")
@@ -153,7 +159,8 @@ def test_the_copy_fits_the_reader_and_what_happened(mini_app, shoot, server_cloc
     other = make_active_pact(alex, sam, title="Read")
     day_for(other, MONDAY).skip(sam)
     open_screen(page, mini_app.base, f"/pacts/{other.pk}/days/2025-01-20")
-    expect(page.get_by_text(re.compile(r"Skipped by Sam on Mon 20 Jan at \d+:\d\d AM"))).to_be_visible()
+    skipped = re.compile(r"Skipped by Sam on Mon 20 Jan at \d+:\d\d AM")
+    expect(page.get_by_text(skipped)).to_be_visible()
     shoot(page, "b3-skipped-with-date")
 
     # Alex's own invite: the stake goes to the partner.
