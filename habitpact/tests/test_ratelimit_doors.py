@@ -4,7 +4,7 @@ through (the API, the Mini App, a bot button), on one budget in rate_limit_count
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -139,3 +139,21 @@ def test_other_users_and_other_actions_keep_their_own_budgets(limits_on, pact, i
     response = MiniApp(initiator).post(f"/pacts/{pact.pk}/days/2025-01-20/skip")
     assert response.status_code == 200
     assert day_for(pact, MONDAY).status == PactDay.Status.SKIPPED
+
+
+def test_twenty_dispute_withdraw_cycles_in_the_mini_app_tell_the_initiator_once(
+    limits_on, clock, pact, initiator, partner
+):
+    """Issue 11's loop, paced to the limit (3 disputes a minute): one round, one message."""
+    day_for(pact, MONDAY).check_in(initiator)
+    app = MiniApp(partner)
+    day_url = f"/pacts/{pact.pk}/days/2025-01-20"
+    for _ in range(20):
+        clock.shift(timedelta(seconds=20))
+        assert app.post(f"{day_url}/dispute", {"reason": "Sure?"}).status_code == 200
+        assert app.post(f"{day_url}/resolve", {"resolution": "WITHDRAW"}).status_code == 200
+    to_initiator = OutboxMessage.objects.filter(user=initiator, kind__startswith="dispute")
+    assert sorted(to_initiator.values_list("kind", flat=True)) == [
+        "dispute_opened_initiator",
+        "dispute_resolved",
+    ]
