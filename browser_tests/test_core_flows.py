@@ -216,6 +216,22 @@ def test_pact_start_param_opens_the_pact_and_back_goes_home(mini_app, server_clo
     assert page.url.endswith("/")
 
 
+def test_too_many_taps_keep_the_screen_and_toast_slow_down(mini_app, server_clock, settings):
+    """Rule 16: the Mini App counts on the API's budget; a refusal swaps nothing."""
+    from habitpact.ratelimit import count, user_who
+
+    pact = alex_and_sams_pact()
+    settings.RATE_LIMIT_ENABLED = True
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "write": (1, 3600)}
+    count("write", user_who(pact.partner))  # the hour's one write, spent through the API
+    page = mini_app.open(SAM, start_param=f"pact_{pact.pk}")
+    expect(page.get_by_text("Alex has until 9:00 PM to check in.")).to_be_visible()
+    page.get_by_role("button", name="Skip Today 😬").click()
+    expect(page.locator("#toast")).to_have_text(re.compile(r"^Whoa, slow down! 🐢 Try again in"))
+    expect(page.get_by_role("button", name="Skip Today 😬")).to_be_visible()
+    assert pact.days.get(date="2025-01-20").status == PactDay.Status.PENDING
+
+
 def test_every_screen_fits_a_320px_phone(mini_app, server_clock):
     pact = alex_and_sams_pact()
     paths = [

@@ -1,4 +1,4 @@
-"""API rate limits (spec §13), counted in the database: no Redis, exact under concurrency.
+"""Rate limits (spec §13, rule 16), counted in the database: no Redis, exact under concurrency.
 
 | scope     | requests                             | limit / window |
 |-----------|--------------------------------------|----------------|
@@ -12,6 +12,18 @@ A request counts against exactly one scope (a view names it with `rate_scope`, e
 method decides), keyed by the signed-in user, or by the client's IP address before
 sign-in (POST /auth/telegram). Windows are fixed: they start on multiples of the window
 length since the epoch, so every web process agrees on them without talking.
+
+Rule 16, the same limits on every door: the key is `<scope>:user:<pk>` whichever door
+the action came through, so the API, the Mini App and the bot's buttons draw on one
+budget per user and action. Each door calls `limit_user` once, in the one wrapper
+every request of that door passes: the API through `SpecRateThrottle` (DRF's
+throttle), the Mini App through `pacts.views.screen`, the bot through
+`telegram_bot.handlers.on_callback`. Each door names the scope of its own routes
+(`rate_scope` on an API view, `scope=` on a screen, `CALLBACK_SCOPES` for buttons).
+
+The admin sign-in page (`/admin/login/`) counts every POST per client IP and per
+username in the same table (`admin_login` scope, 10 per 15 minutes by default):
+`AdminLoginForm` refuses past either limit without checking the password.
 
 Each hit is one atomic statement on the `rate_limit_counters` table
 (`pacts.models.RateLimitCounter`, unique on (key, window_start)):
@@ -35,11 +47,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
 
+from pacts.errors import DomainError
 from pacts.models import RateLimitCounter
 
 log = logging.getLogger(__name__)
@@ -50,7 +66,9 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "dispute": (3, 60),
     "read": (100, 60),
     "write": (30, 60),
+    "admin_login": (10, 15 * 60),
 }
+API_SCOPES = ("auth", "checkin", "dispute", "read", "write")
 KEY_MAX_LENGTH = 200
 
 
@@ -63,7 +81,24 @@ class RateResult:
 
 
 def rate_limits() -> dict[str, tuple[int, int]]:
-    return getattr(settings, "RATE_LIMITS", None) or DEFAULT_RATE_LIMITS
+    """{scope: (limit, window seconds)}: the settings' table over the defaults."""
+    return {**DEFAULT_RATE_LIMITS, **(getattr(settings, "RATE_LIMITS", None) or {})}
+
+
+def limits_enabled() -> bool:
+    return getattr(settings, "RATE_LIMIT_ENABLED", True)
+
+
+class RateLimited(DomainError):
+    """Too many of one action in the current window; nothing was done."""
+
+    def __init__(self, result: RateResult):
+        super().__init__(
+            "RATE_LIMITED",
+            f"Whoa, slow down! 🐢 Try again in {result.retry_after} seconds.",
+            {"retry_after": result.retry_after},
+        )
+        self.retry_after = result.retry_after
 
 
 def _counter_key(key: str) -> str:
@@ -99,12 +134,50 @@ def hit(key: str, *, limit: int, window: int, now: datetime | None = None) -> Ra
     )
 
 
+def count(scope: str, who: str, *, now: datetime | None = None) -> RateResult:
+    """Count one `scope` action by `who` ("user:<pk>", "ip:<address>") against the
+    scope's limit. The one place a key is made, so every door counts alike."""
+    limit, window = rate_limits()[scope]
+    result = hit(f"{scope}:{who}", limit=limit, window=window, now=now)
+    if not result.allowed:
+        log.info("rate_limited", extra={"scope": scope, "who": who, "hits": result.hits})
+    return result
+
+
+def limit_user(user, scope: str, *, now: datetime | None = None) -> None:
+    """Count one `scope` action by a signed-in `user`; raise RateLimited past the limit.
+
+    Called by the Mini App's `screen` wrapper and the bot's button handler (the API's
+    throttle counts through `count` with the same key), so one budget covers all three.
+    """
+    if not limits_enabled():
+        return
+    result = count(scope, user_who(user), now=now)
+    if not result.allowed:
+        raise RateLimited(result)
+
+
+def user_who(user) -> str:
+    return f"user:{user.pk}"
+
+
 def prune_rate_limits(now: datetime | None = None) -> int:
-    """Delete counters of windows that have ended (run hourly). Returns rows deleted."""
+    """Delete counters of windows that have ended (run hourly). Returns rows deleted.
+
+    Each scope's counters live as long as its own window (the admin sign-in's 15
+    minutes must not be cut to the API's minute); a key of no known scope as long as
+    the longest window of the spec's API scopes."""
     now = now or timezone.now()
-    longest = max(window for _, window in rate_limits().values())
-    cutoff = now - timedelta(seconds=longest)
-    deleted, _ = RateLimitCounter.objects.filter(window_start__lt=cutoff).delete()
+    limits = rate_limits()
+    ended = Q()
+    scoped = Q()
+    for scope, (_, window) in limits.items():
+        prefix = Q(key__startswith=f"{scope}:")
+        ended |= prefix & Q(window_start__lt=now - timedelta(seconds=window))
+        scoped |= prefix
+    api_longest = max(window for scope, (_, window) in limits.items() if scope in API_SCOPES)
+    ended |= ~scoped & Q(window_start__lt=now - timedelta(seconds=api_longest))
+    deleted, _ = RateLimitCounter.objects.filter(ended).delete()
     log.info("rate_limits_pruned", extra={"deleted": deleted})
     return deleted
 
@@ -122,20 +195,51 @@ class SpecRateThrottle(BaseThrottle):
         return "read" if request.method in SAFE_METHODS else "write"
 
     def allow_request(self, request, view) -> bool:
-        if not getattr(settings, "RATE_LIMIT_ENABLED", True):
+        if not limits_enabled():
             return True
         scope = self.scope_for(request, view)
-        limit, window = rate_limits()[scope]
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            who = f"user:{user.pk}"
+            who = user_who(user)
         else:
             who = f"ip:{self.get_ident(request)}"
-        result = hit(f"{scope}:{who}", limit=limit, window=window)
+        result = count(scope, who)
         if not result.allowed:
             self.wait_seconds = result.retry_after
-            log.info("rate_limited", extra={"scope": scope, "who": who, "hits": result.hits})
         return result.allowed
 
     def wait(self) -> int | None:
         return self.wait_seconds
+
+
+class AdminLoginForm(AdminAuthenticationForm):
+    """The admin's sign-in form, throttled per client IP and per username.
+
+    Every POST counts against both (`admin_login` scope) before the password is
+    checked, so a guesser gets at most the limit per window whether they vary the
+    username or the address; past either limit the page says so and checks nothing.
+    Counting every attempt, not only failures, keeps the count exact under concurrent
+    guesses (one UPSERT each); a real admin signs in once.
+    """
+
+    def clean(self):
+        if limits_enabled():
+            refused = self._count_attempt()
+            if refused is not None:
+                minutes = -(-refused.retry_after // 60)
+                raise ValidationError(
+                    f"Too many sign-in attempts. Try again in {minutes} "
+                    f"minute{'s' if minutes != 1 else ''}.",
+                    code="rate_limited",
+                )
+        return super().clean()
+
+    def _count_attempt(self) -> RateResult | None:
+        """Count this attempt per IP and per username; the refusal that waits longest."""
+        ip = SpecRateThrottle().get_ident(self.request) if self.request else "unknown"
+        results = [count("admin_login", f"ip:{ip}")]
+        username = (self.cleaned_data.get("username") or "").strip().lower()
+        if username:
+            results.append(count("admin_login", f"username:{username}"))
+        refused = [result for result in results if not result.allowed]
+        return max(refused, key=lambda result: result.retry_after) if refused else None

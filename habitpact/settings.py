@@ -171,7 +171,9 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
 }
 # Spec §13 limits per user (per IP before sign-in), counted in the database
-# (habitpact/ratelimit.py). Off in the test suite; the rate-limit tests switch it on.
+# (habitpact/ratelimit.py), alike for the API, the Mini App and bot buttons (rule 16),
+# plus the admin sign-in page per IP and per username. Off in the test suite; the
+# rate-limit tests switch it on.
 RATE_LIMIT_ENABLED = env_bool("RATE_LIMIT_ENABLED", default=not TESTING)
 RATE_LIMITS = {  # scope: (requests, window in seconds)
     "auth": (10, 60),
@@ -179,6 +181,7 @@ RATE_LIMITS = {  # scope: (requests, window in seconds)
     "dispute": (3, 60),
     "read": (100, 60),
     "write": (30, 60),
+    "admin_login": (10, 15 * 60),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "HabitPact API",

@@ -5,7 +5,11 @@ from django.urls import include, path
 
 from habitpact.api import health
 from habitpact.metrics import metrics_view
+from habitpact.ratelimit import AdminLoginForm
 from telegram_bot.webhook import telegram_webhook
+
+# The admin's sign-in page counts attempts per IP and per username (habitpact/ratelimit.py).
+admin.site.login_form = AdminLoginForm
 
 
 def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:

@@ -695,23 +695,41 @@ class PactDay(models.Model):
         return self
 
     def dispute(self, user: User, *, reason: str = "", now: datetime | None = None) -> PactDay:
-        """DONE → DISPUTED by the partner while the dispute window is open."""
+        """DONE → DISPUTED by the partner while the dispute window is open.
+
+        A dispute *round* opens with the first dispute of a check-in, or the first after
+        the initiator's verdict on the last round (REJECT, or DONE_STANDS when they let
+        it run out). Disputing again after one's own WITHDRAW is the same round: it keeps
+        `disputed_at` (the round's opening) and, since the messages are keyed by it, the
+        initiator hears about the round once however often the partner loops dispute →
+        withdraw → dispute (rule 16).
+        """
         now = _now(now)
         with transaction.atomic():
             self.lock()
             self._raise(self._refusal_dispute(user, now))
+            same_round = (
+                self.resolution == self.Resolution.WITHDRAWN and self.disputed_at is not None
+            )
             self.status = self.Status.DISPUTED
-            self.disputed_at = now
+            if not same_round:
+                self.disputed_at = now
             self.disputed_by_user = user
             self.dispute_reason = reason or None
             self.dispute_resolve_until = now + timedelta(hours=DISPUTE_RESOLUTION_HOURS)
             self.resolution = self.resolution_at = self.resolution_by_user = None
             self.save()
-            key = f"dispute:{self.pk}:{now.timestamp():.0f}"
+            key = f"dispute:{self.dispute_round}"
             notify(self.pact.initiator, "dispute_opened_initiator", key, day=self)
             notify(user, "dispute_opened_partner", key, day=self)
-        self._log("day_disputed", user)
+        self._log("day_disputed", user, same_round=same_round)
         return self
+
+    @property
+    def dispute_round(self) -> str:
+        """This day's current dispute round, as a message key: the day and the moment
+        the round opened (see `dispute`)."""
+        return f"{self.pk}:{self.disputed_at.timestamp():.6f}"
 
     def resolve(self, user: User, resolution: str, *, now: datetime | None = None) -> PactDay:
         """DISPUTED → MISSED (+ forfeit) on CONCEDE, → DONE on WITHDRAW or REJECT."""
@@ -732,9 +750,18 @@ class PactDay(models.Model):
             else:
                 self.status = self.Status.DONE
                 self.save()
-            key = f"resolve:{self.pk}:{now.timestamp():.0f}"
+            # One message per round and outcome: a partner looping withdraw → dispute
+            # tells each person "withdrawn" once per round, not once per loop.
+            key = f"resolve:{self.dispute_round}:{self.resolution}"
             for participant in self.pact.members:
-                notify(participant.user, "dispute_resolved", key, day=self, by=user)
+                notify(
+                    participant.user,
+                    "dispute_resolved",
+                    key,
+                    day=self,
+                    by=user,
+                    resolution=self.resolution,
+                )
         self._log("dispute_resolved", user, resolution=self.resolution)
         return self
 

@@ -13,6 +13,7 @@ import json
 import logging
 import uuid
 from calendar import Calendar
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -25,6 +26,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from habitpact.miniapp import acting_user, miniapp_page, wants_full_page
+from habitpact.ratelimit import RateLimited, limit_user
 from ledger.models import Settlement
 
 from .actions import (
@@ -101,6 +103,20 @@ def problem(request: HttpRequest, error: DomainError) -> TemplateResponse:
     return response
 
 
+def slow_down(request: HttpRequest, error: RateLimited) -> HttpResponse:
+    """Too many of one action: the screen stays as it is and a toast says why (a
+    whole-page load, which has no screen to keep, gets the problem screen)."""
+    if wants_full_page(request):
+        response = problem(request, error)
+    else:
+        response = HttpResponse(status=429)
+        response["HX-Reswap"] = "none"
+        event = {"code": error.code, "message": error.message, "toast": True}
+        response["HX-Trigger"] = json.dumps({"hp:error": event})
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def now_in(request: HttpRequest) -> datetime:
     return timezone.now()
 
@@ -120,12 +136,29 @@ def in_users_zone(view):
     return wrapper
 
 
-def screen(*methods: str):
-    """A Mini App view: authenticated, in the viewer's zone, limited to `methods`,
-    and a DomainError while loading the screen becomes the problem screen."""
+def screen(*methods: str, scope: str | Callable[[dict], str] | None = None):
+    """A Mini App view: authenticated, rate limited, in the viewer's zone, limited to
+    `methods`, and a DomainError while loading the screen becomes the problem screen.
+
+    Rule 16: each request counts against the viewer's spec §13 budget for the same
+    action in the API (`scope`, or a function of the URL's kwargs naming it; by
+    default "read" for GET, "write" otherwise), the one budget the API and the bot's
+    buttons count against too.
+    """
+
+    def scope_of(request: HttpRequest, kwargs: dict) -> str:
+        if callable(scope):
+            return scope(kwargs)
+        if scope:
+            return scope
+        return "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
 
     def decorate(view):
         def guarded(request: HttpRequest, *args, **kwargs):
+            try:
+                limit_user(acting_user(request), scope_of(request, kwargs))
+            except RateLimited as error:
+                return slow_down(request, error)
             try:
                 return view(request, *args, **kwargs)
             except DomainError as error:
@@ -426,7 +459,11 @@ def _perform(action: str, day: PactDay, user: User, request: HttpRequest, now: d
     return action
 
 
-@screen("POST")
+# The day actions with a §13 scope of their own (as in the API); the rest are "write".
+DAY_ACTION_SCOPES = {"check-in": "checkin", "dispute": "dispute"}
+
+
+@screen("POST", scope=lambda kwargs: DAY_ACTION_SCOPES.get(kwargs["action"], "write"))
 def day_action(request: HttpRequest, pact_id: uuid.UUID, day: str, action: str) -> HttpResponse:
     """POST /pacts/<id>/days/<date>/<action>, then re-render the fragment that asked:
     the home card, the pact detail's live area, or the day detail card."""

@@ -21,6 +21,7 @@ from datetime import date
 from telegram import CallbackQuery, Message, Update
 
 from habitpact.auth import upsert_telegram_user
+from habitpact.ratelimit import RateLimited, limit_user
 from ledger.actions import settlement_confirm, settlement_for
 from ledger.models import Settlement
 from pacts.actions import day_for, invite_status, pact_for
@@ -276,6 +277,11 @@ CALLBACKS: dict[str, Callable[[User, str], str]] = {
 }
 
 
+# Rule 16: each press counts against the presser's spec §13 budget for the same action
+# in the API and the Mini App (check-in its own; "later" only reads; the rest write).
+CALLBACK_SCOPES = {"checkin": "checkin", "later": "read"}
+SLOW_DOWN = "🐢 Slow down! Try again in {seconds} s."
+
 # Buttons whose press settles the message: their action buttons go once used.
 CLOSING_ACTIONS = frozenset({"checkin", "concede", "reject", "confirm_settlement"})
 
@@ -295,7 +301,12 @@ def on_callback(query: CallbackQuery, replier: Replier) -> None:
         return
     try:
         user, _ = upsert_telegram_user(query.from_user.to_dict())
+        limit_user(user, CALLBACK_SCOPES.get(action, "write"))
         result = handler(user, argument)
+    except RateLimited as refusal:
+        log.info("bot_callback_rate_limited", extra=extra)
+        replier.answer(SLOW_DOWN.format(seconds=refusal.retry_after))
+        return
     except OutOfDate:
         log.info("bot_callback_out_of_date", extra=extra)
         replier.answer(OUT_OF_DATE, alert=True)

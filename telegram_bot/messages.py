@@ -298,15 +298,17 @@ def dispute_resolved(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     day = _day(ctx.payload, pact)
     by = _user(ctx.payload.get("by_id")) or day.resolution_by_user
+    # The outcome as it was (the day may be disputed again by the time this is sent).
+    resolution = ctx.payload.get("resolution") or day.resolution
     lines = [f"✅ Dispute resolved for <b>{short(pact.title)}</b> ({short_date(day.date)})."]
-    if day.resolution == PactDay.Resolution.CONCEDED:
+    if resolution == PactDay.Resolution.CONCEDED:
         forfeit = LedgerEntry.objects.filter(pact_day=day, type=LedgerEntry.Type.FORFEIT).first()
         amount = forfeit.amount if forfeit else pact.stake_amount
         lines += [
             f"Result: {name(by)} conceded — day marked as <b>MISSED</b>.",
             f"<b>+{money(amount, pact.currency)}</b> added to the tab.",
         ]
-    elif day.resolution == PactDay.Resolution.WITHDRAWN:
+    elif resolution == PactDay.Resolution.WITHDRAWN:
         lines.append(f"Result: {name(by)} withdrew the dispute — check-in stands as <b>DONE</b>.")
     else:
         lines.append(f"Result: {name(by)} stood by it — check-in stands as <b>DONE</b>.")

@@ -111,6 +111,17 @@ def test_prune_deletes_only_ended_windows(clock):
     assert list(RateLimitCounter.objects.values_list("key", flat=True)) == ["new"]
 
 
+def test_prune_keeps_each_scope_for_its_own_window(clock):
+    hit("checkin:user:1", limit=5, window=60)
+    hit("admin_login:ip:203.0.113.7", limit=10, window=15 * 60)
+    clock.shift(timedelta(minutes=5))
+    assert prune_rate_limits() == 1
+    keys = RateLimitCounter.objects.values_list("key", flat=True)
+    assert list(keys) == ["admin_login:ip:203.0.113.7"]
+    clock.shift(timedelta(minutes=11))
+    assert prune_rate_limits() == 1
+
+
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_hits_are_counted_exactly_once_each():

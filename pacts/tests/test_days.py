@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from conftest import make_active_pact
 from ledger.models import LedgerEntry
 from pacts.actions import balance_of, day_for
 from pacts.errors import DomainError
@@ -245,6 +246,62 @@ def test_withdraw_by_partner(clock, disputed, partner, pact):
     day = disputed.resolve(partner, "WITHDRAW")
     assert (day.status, day.resolution) == (PactDay.Status.DONE, "WITHDRAWN")
     assert balance_of(pact) == 0
+
+
+def messages(user, kind: str) -> int:
+    return OutboxMessage.objects.filter(user=user, kind=kind).count()
+
+
+def test_a_dispute_withdraw_loop_tells_the_initiator_once(clock, disputed, initiator, partner):
+    """Rule 16: 20 dispute + withdraw cycles in 25 s (issue 11) are one dispute round."""
+    opened_at = disputed.disputed_at
+    day = disputed.resolve(partner, "WITHDRAW")
+    for _ in range(19):
+        clock.shift(timedelta(milliseconds=650))
+        day = day.dispute(partner, reason="hmm")
+        clock.shift(timedelta(milliseconds=650))
+        day = day.resolve(partner, "WITHDRAW")
+    assert messages(initiator, "dispute_opened_initiator") == 1
+    assert messages(initiator, "dispute_resolved") == 1  # "withdrawn", once
+    assert messages(partner, "dispute_opened_partner") == 1
+    assert messages(partner, "dispute_resolved") == 1
+    assert OutboxMessage.objects.filter(kind__startswith="dispute").count() == 4
+    # The day still says when the round was opened.
+    day.dispute(partner)
+    assert day.disputed_at == opened_at
+    assert day.status == PactDay.Status.DISPUTED
+
+
+def test_a_dispute_after_a_reject_is_a_new_round(clock, disputed, initiator, partner):
+    disputed.resolve(partner, "WITHDRAW")
+    clock.shift(timedelta(minutes=1))
+    disputed.dispute(partner)  # the same round still
+    clock.shift(timedelta(minutes=1))
+    disputed.resolve(initiator, "REJECT")
+    clock.shift(timedelta(minutes=1))
+    day = disputed.dispute(partner, reason="really?")
+    assert day.disputed_at == at(12, 3)
+    assert messages(initiator, "dispute_opened_initiator") == 2
+    resolved = OutboxMessage.objects.filter(user=initiator, kind="dispute_resolved")
+    assert sorted(m.payload["resolution"] for m in resolved) == ["REJECTED", "WITHDRAWN"]
+    # A withdraw loop in the new round is again told once.
+    day.resolve(partner, "WITHDRAW")
+    clock.shift(timedelta(seconds=1))
+    day.dispute(partner)
+    day.resolve(partner, "WITHDRAW")
+    assert messages(initiator, "dispute_opened_initiator") == 2
+    assert messages(initiator, "dispute_resolved") == 3
+
+
+def test_a_dispute_after_it_ran_out_is_a_new_round(clock, initiator, partner):
+    pact = make_active_pact(initiator, partner, dispute_window_hours=48)
+    today = day_for(pact, MONDAY).check_in(initiator)
+    today.dispute(partner)
+    clock.shift(timedelta(hours=12))  # the 12 h to resolve run out; 48 h to dispute
+    assert expire_disputes() == 1
+    today.refresh_from_db()
+    today.dispute(partner)
+    assert messages(initiator, "dispute_opened_initiator") == 2
 
 
 @pytest.mark.parametrize(

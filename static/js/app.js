@@ -81,7 +81,11 @@
     }) || app.textContent.indexOf(message) >= 0;
     if (!said) toast(message);
   });
-  document.body.addEventListener("hp:error", function () { haptic("error"); });
+  document.body.addEventListener("hp:error", function (e) {
+    haptic("error");
+    // A refusal that swaps nothing (too many taps: rate limited) says why in a toast.
+    if (e.detail && e.detail.toast) toast(e.detail.message);
+  });
   document.addEventListener("htmx:beforeRequest", function (e) {
     var el = e.detail.elt;
     if (el && el.closest && el.closest("[data-haptic=check-in]")) haptic("impact");

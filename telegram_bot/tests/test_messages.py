@@ -208,6 +208,18 @@ def test_dispute_resolved_by_standing_by_it_keeps_the_day_done(clock, pact, init
     )
 
 
+def test_a_withdrawal_reads_as_one_even_if_the_day_is_disputed_again_before_it_is_sent(
+    clock, pact, initiator, partner
+):
+    day = _disputed(clock, pact, initiator, partner)
+    day.resolve(partner, "WITHDRAW")
+    day.dispute(partner)  # the same round: no new message, and the day is DISPUTED
+    assert rendered(initiator, "dispute_resolved").text == (
+        "✅ Dispute resolved for <b>Gym 🏋️</b> (Jan 20).\n"
+        "Result: Sam withdrew the dispute — check-in stands as <b>DONE</b>."
+    )
+
+
 def test_dispute_window_expired(clock, pact, initiator, partner):
     _disputed(clock, pact, initiator, partner)
     clock.shift(timedelta(hours=13))
