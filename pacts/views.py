@@ -46,8 +46,8 @@ from .actions import (
 from .errors import DomainError
 from .models import Pact, PactDay, PactParticipant, User
 from .privacy import user_delete
-from .schedule import is_valid_timezone
-from .templatetags.hp import WEEKDAY_SHORT, format_money, schedule_text
+from .schedule import MIDNIGHT, is_valid_timezone
+from .templatetags.hp import WEEKDAY_SHORT, clock_text, format_money, schedule_text
 
 log = logging.getLogger(__name__)
 
@@ -791,7 +791,12 @@ class Draft:
 
     def summary(self) -> str:
         terms, _ = self.parse()
-        by = terms.deadline_time.strftime("%H:%M")
+        # 00:00 is the end of the day (rule 12): say so, as every other screen does.
+        by = (
+            clock_text(terms.deadline_time)
+            if terms.deadline_time == MIDNIGHT
+            else (terms.deadline_time.strftime("%H:%M"))
+        )
         stake = format_money(terms.stake_amount, terms.currency) if terms.stake_amount else "?"
         return f"{terms.title or 'Your habit'} • {schedule_text(self.days)} by {by} • {stake}/miss"
 

@@ -30,6 +30,7 @@ from telegram import InlineKeyboardMarkup
 from ledger.models import LedgerEntry, Settlement
 from pacts.actions import balance_of, pact_stats
 from pacts.models import OutboxMessage, Pact, PactDay, PactParticipant, User
+from pacts.templatetags.hp import clock_text
 
 from . import keyboards as kb
 
@@ -70,13 +71,19 @@ def short_date(day: date) -> str:
 
 
 def clock_time(moment: datetime, tz: ZoneInfo) -> str:
-    local = moment.astimezone(tz)
-    return f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
+    """ "9:00 PM", or "midnight" for 00:00 (the screens' `clock` filter, one wording)."""
+    return clock_text(moment.astimezone(tz).time())
 
 
 def when(moment: datetime, tz: ZoneInfo, now: datetime) -> str:
-    """ "9:00 PM" today, "9:00 AM tomorrow", else "9:00 PM, Jan 22": in the reader's zone."""
-    local_day = moment.astimezone(tz).date()
+    """ "9:00 PM" today, "9:00 AM tomorrow", else "9:00 PM, Jan 22": in the reader's zone.
+
+    Midnight belongs to the day it ends (rule 12): 00:00 on the 21st is "midnight" on the
+    20th, not "12:00 AM tomorrow"."""
+    local = moment.astimezone(tz)
+    local_day = local.date()
+    if local.hour == 0 and local.minute == 0:
+        local_day -= timedelta(days=1)
     today = now.astimezone(tz).date()
     if local_day == today:
         return clock_time(moment, tz)
