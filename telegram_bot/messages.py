@@ -369,6 +369,27 @@ def invite_expired(ctx: Context) -> Rendered:
     return Rendered(text, kb.rows([kb.app_button("Start New Pact →", "/pacts/new")]))
 
 
+def pact_cancelled(ctx: Context) -> Rendered:
+    """To the initiator who withdrew their invite (rule 15)."""
+    pact = _pact(ctx.payload)
+    text = (
+        f"🗑️ You withdrew your invite for <b>{e(pact.title)}</b>.\n"
+        "The link won't work any more. Ready for another go?"
+    )
+    return Rendered(text, kb.rows([kb.app_button("Start New Pact →", "/pacts/new")]))
+
+
+def invite_cancelled(ctx: Context) -> Rendered:
+    """To the person the initiator named as partner, when they use HabitPact."""
+    pact = _pact(ctx.payload)
+    by = _user(ctx.payload.get("by_id")) or pact.created_by_user
+    text = (
+        f"🗑️ <b>{name(by)}</b> withdrew their invite to <b>{e(pact.title)}</b>.\n"
+        "Nothing to answer — the link is closed."
+    )
+    return Rendered(text, kb.rows([kb.app_button("Open HabitPact →", "/")]))
+
+
 def _settlement(payload: dict) -> Settlement:
     settlement = (
         Settlement.objects.select_related("pact").filter(pk=payload.get("settlement_id")).first()
@@ -458,6 +479,8 @@ RENDERERS: dict[str, Callable[[Context], Rendered]] = {
     "pact_declined": pact_declined,
     "pact_ended": pact_ended,
     "invite_expired": invite_expired,
+    "pact_cancelled": pact_cancelled,
+    "invite_cancelled": invite_cancelled,
     "settlement_proposed": settlement_proposed,
     "settlement_confirmed": settlement_confirmed,
     "weekly_summary": weekly_summary,
@@ -511,5 +534,7 @@ INVITE_PREVIEW = (
 INVITE_NOT_FOUND = "🤔 That invite link doesn't work. Ask your friend to send it again."
 INVITE_CLOSED = {
     "EXPIRED": "⌛ That invite has expired or was declined. Ask your friend for a new one.",
+    "DECLINED": "⌛ That invite has expired or was declined. Ask your friend for a new one.",
+    "CANCELLED": "🗑️ That invite was withdrawn by the person who sent it.",
     "ALREADY_ACCEPTED": "✅ That invite has already been accepted.",
 }

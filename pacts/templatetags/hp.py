@@ -106,6 +106,7 @@ def status_label(status: str) -> str:
         "ENDED": "Ended",
         "DECLINED": "Declined",
         "EXPIRED": "Expired",
+        "CANCELLED": "Withdrawn",
     }.get(status, status.title())
 
 
