@@ -17,7 +17,7 @@ from conftest import make_active_pact, make_terms, make_user
 from pacts.actions import day_for, pact_accept, pact_create
 from pacts.models import OutboxMessage, PactDay, notify
 from pacts.sweeps import process_deadlines
-from pacts.templatetags.hp import clock
+from pacts.templatetags.hp import clock as clock_filter
 from pacts.tests.test_views import MiniApp, text
 from telegram_bot.messages import render, when
 
@@ -114,9 +114,9 @@ def test_santiago_fall_back_day_lasts_through_both_2330s_until_midnight(clock):
 
 
 def test_the_clock_filter_says_midnight_for_0000_and_the_time_otherwise():
-    assert clock(time(0, 0)) == "midnight"
-    assert clock(time(21, 0)) == "9:00 PM"
-    assert clock(time(0, 30)) == "12:30 AM"
+    assert clock_filter(time(0, 0)) == "midnight"
+    assert clock_filter(time(21, 0)) == "9:00 PM"
+    assert clock_filter(time(0, 30)) == "12:30 AM"
 
 
 def test_the_pact_screen_says_check_in_by_midnight(clock, midnight_pact, initiator):
