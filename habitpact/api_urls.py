@@ -45,6 +45,7 @@ urlpatterns = [
     path("pacts/<str:pact_id>", pacts_api.PactDetailView.as_view(), name="pact"),
     path("pacts/<str:pact_id>/accept", pacts_api.PactAcceptView.as_view(), name="pact-accept"),
     path("pacts/<str:pact_id>/decline", pacts_api.PactDeclineView.as_view(), name="pact-decline"),
+    path("pacts/<str:pact_id>/cancel", pacts_api.PactCancelView.as_view(), name="pact-cancel"),
     path("pacts/<str:pact_id>/end", pacts_api.PactEndView.as_view(), name="pact-end"),
     path("pacts/<str:pact_id>/days", pacts_api.DayListView.as_view(), name="days"),
     path("pacts/<str:pact_id>/days/<str:date>", pacts_api.DayDetailView.as_view(), name="day"),

@@ -1,4 +1,4 @@
-"""Pact-level actions: create, accept, decline, end; and the reads every screen shares.
+"""Pact-level actions: create, accept, decline, cancel, end; and the reads every screen shares.
 
 The API, the Mini App views, the bot and the jobs call these and nothing else, so each
 rule is written once. Validation errors carry per-field details for forms.
@@ -132,6 +132,30 @@ def pact_create(*, initiator: User, terms: PactTerms, now: datetime | None = Non
     return pact
 
 
+def invite_for(code: object, *, pact_id: object = None) -> Pact:
+    """The pact behind an invite code: the one lookup the API, the Mini App and the bot
+    share (rule 15: accepting or declining needs the code, not just the pact id).
+
+    A missing or malformed code, an unknown one, or (with `pact_id`) another pact's code
+    are all the same PACT_NOT_FOUND, so a guess learns nothing about which part was wrong.
+    """
+    pact = None
+    # Codes are letters and digits (new_invite_code); anything else, such as a NUL that
+    # PostgreSQL would reject with a 500, cannot be one (drills/hostile.py).
+    if isinstance(code, str) and code.isascii() and code.isalnum() and len(code) <= 64:
+        pact = (
+            Pact.objects.select_related("created_by_user")
+            .prefetch_related("participants__user")
+            .filter(invite_code=code)
+            .first()
+        )
+    if pact is not None and pact_id is not None and str(pact.pk) != str(pact_id).lower():
+        pact = None
+    if pact is None:
+        raise DomainError("PACT_NOT_FOUND", "That invite link doesn't work. Ask for a new one.")
+    return pact
+
+
 def _refusal_invite(pact: Pact, user: User, now: datetime) -> DomainError | None:
     if pact.status == Pact.Status.PENDING_ACCEPT and now >= pact.invite_expires_at:
         return DomainError("PACT_NOT_ACTIVE", "This invite has expired.", {"status": "EXPIRED"})
@@ -139,7 +163,7 @@ def _refusal_invite(pact: Pact, user: User, now: datetime) -> DomainError | None
         return DomainError(
             "PACT_NOT_ACTIVE",
             "This invite has already been answered.",
-            {"status": pact.status},
+            {"status": invite_status(pact, now)},
         )
     if pact.created_by_user_id == user.pk:
         return DomainError("FORBIDDEN_WRONG_ROLE", "You can't accept your own pact.")
@@ -147,17 +171,26 @@ def _refusal_invite(pact: Pact, user: User, now: datetime) -> DomainError | None
 
 
 def invite_status(pact: Pact, now: datetime | None = None) -> str:
-    """PENDING_ACCEPT, ALREADY_ACCEPTED or EXPIRED, for the invite preview."""
+    """PENDING_ACCEPT, ALREADY_ACCEPTED, DECLINED, EXPIRED or CANCELLED (withdrawn by
+    the initiator), for the invite preview. An ended pact was accepted once."""
     now = _now(now)
     if pact.status == Pact.Status.PENDING_ACCEPT:
         return "EXPIRED" if now >= pact.invite_expires_at else "PENDING_ACCEPT"
-    if pact.status in (Pact.Status.EXPIRED, Pact.Status.DECLINED):
-        return "EXPIRED"
+    if pact.status in (Pact.Status.EXPIRED, Pact.Status.DECLINED, Pact.Status.CANCELLED):
+        return pact.status
     return "ALREADY_ACCEPTED"
 
 
+def invite_shows_terms(pact: Pact, user: User, now: datetime | None = None) -> bool:
+    """Rule 15: an open invite shows its terms and its sender to whoever holds the code;
+    once answered, expired or withdrawn, only the pact's own members see more than its
+    status."""
+    return invite_status(pact, now) == "PENDING_ACCEPT" or pact.role_of(user) is not None
+
+
 def pact_accept(pact: Pact, user: User, *, now: datetime | None = None) -> Pact:
-    """PENDING_ACCEPT → ACTIVE: `user` becomes the partner, days start materialising."""
+    """PENDING_ACCEPT → ACTIVE: `user` becomes the partner, days start materialising.
+    `pact` comes from `invite_for` (the code), never from a bare pact id."""
     now = _now(now)
     with transaction.atomic():
         pact.lock()
@@ -182,7 +215,7 @@ def pact_accept(pact: Pact, user: User, *, now: datetime | None = None) -> Pact:
 
 
 def pact_decline(pact: Pact, user: User, *, now: datetime | None = None) -> Pact:
-    """PENDING_ACCEPT → DECLINED."""
+    """PENDING_ACCEPT → DECLINED. `pact` comes from `invite_for` (the code)."""
     now = _now(now)
     with transaction.atomic():
         pact.lock()
@@ -199,6 +232,64 @@ def pact_decline(pact: Pact, user: User, *, now: datetime | None = None) -> Pact
         pact.save(update_fields=["status", "updated_at"])
         notify(pact.created_by_user, "pact_declined", str(pact.pk), pact_id=str(pact.pk), by=user)
     log.info("pact_declined", extra={"pact_id": str(pact.pk), "user_id": str(user.pk)})
+    return pact
+
+
+def _refusal_cancel(pact: Pact, user: User, now: datetime) -> DomainError | None:
+    role = pact.role_of(user)
+    if role is None:
+        return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+    if role != PactParticipant.Role.INITIATOR:
+        return DomainError(
+            "FORBIDDEN_WRONG_ROLE", "Only the person who sent the invite can withdraw it."
+        )
+    if pact.status == Pact.Status.PENDING_ACCEPT and now >= pact.invite_expires_at:
+        return DomainError("PACT_NOT_ACTIVE", "This invite has expired.", {"status": "EXPIRED"})
+    if pact.status != Pact.Status.PENDING_ACCEPT:
+        return DomainError(
+            "PACT_NOT_ACTIVE",
+            "Only an invite still waiting for an answer can be withdrawn.",
+            {"status": pact.status},
+        )
+    return None
+
+
+def can_cancel(pact: Pact, user: User, now: datetime | None = None) -> bool:
+    """Would `pact_cancel` succeed right now? (The button shows only then.)"""
+    return _refusal_cancel(pact, user, _now(now)) is None
+
+
+def _named_invitee(pact: Pact) -> User | None:
+    """The person the initiator named (`partner_username`), if they use HabitPact: the
+    only invitee we can know of before anyone answers. None when unknown or ambiguous."""
+    if not pact.partner_username:
+        return None
+    matches = list(
+        User.objects.filter(username__iexact=pact.partner_username, deleted_at__isnull=True)
+        .exclude(pk=pact.created_by_user_id)
+        .order_by("pk")[:2]
+    )
+    return matches[0] if len(matches) == 1 else None
+
+
+def pact_cancel(pact: Pact, user: User, *, now: datetime | None = None) -> Pact:
+    """PENDING_ACCEPT → CANCELLED: the initiator withdraws an unanswered invite (rule 15).
+
+    The code stays on the pact so the link can say it was withdrawn. The initiator is
+    told, and so is the invitee they named, if that person uses HabitPact."""
+    now = _now(now)
+    with transaction.atomic():
+        pact.lock()
+        refusal = _refusal_cancel(pact, user, now)
+        if refusal is not None:
+            raise refusal
+        pact.status = Pact.Status.CANCELLED
+        pact.save(update_fields=["status", "updated_at"])
+        notify(user, "pact_cancelled", str(pact.pk), pact_id=str(pact.pk))
+        invitee = _named_invitee(pact)
+        if invitee is not None:
+            notify(invitee, "invite_cancelled", str(pact.pk), pact_id=str(pact.pk), by=user)
+    log.info("pact_cancelled", extra={"pact_id": str(pact.pk), "user_id": str(user.pk)})
     return pact
 
 

@@ -35,9 +35,12 @@ from .actions import (
     PactTerms,
     balance_of,
     day_for,
+    invite_for,
     invite_link,
+    invite_shows_terms,
     invite_status,
     pact_accept,
+    pact_cancel,
     pact_create,
     pact_decline,
     pact_end,
@@ -60,7 +63,6 @@ INVITE_CODE = OpenApiParameter(
     "code", OpenApiTypes.STR, OpenApiParameter.PATH, description="From the invite link."
 )
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_INVITE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 # --- input shapes -------------------------------------------------------------------------
@@ -129,6 +131,17 @@ class PactCreateRequest(serializers.Serializer):
     dispute_window_hours = serializers.IntegerField(required=False, default=12, help_text="1–72.")
     partner_username = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, max_length=64, default=""
+    )
+
+
+class InviteAnswerRequest(serializers.Serializer):
+    invite_code = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        default="",
+        help_text="The code from the invite link (rule 15). Missing or wrong: 404 "
+        "PACT_NOT_FOUND, as for an unknown invite.",
     )
 
 
@@ -346,10 +359,17 @@ class InviterSerializer(serializers.Serializer):
     username = serializers.CharField(allow_null=True)
 
 
+INVITE_STATUSES = ["PENDING_ACCEPT", "ALREADY_ACCEPTED", "DECLINED", "EXPIRED", "CANCELLED"]
+
+
 class InvitePreviewSerializer(serializers.Serializer):
-    pact = InviteTermsSerializer()
-    initiator = InviterSerializer()
-    status = serializers.ChoiceField(choices=["PENDING_ACCEPT", "ALREADY_ACCEPTED", "EXPIRED"])
+    pact = InviteTermsSerializer(
+        allow_null=True, help_text="Null once the invite is answered (unless you're in it)."
+    )
+    initiator = InviterSerializer(
+        allow_null=True, help_text="Null once the invite is answered (unless you're in it)."
+    )
+    status = serializers.ChoiceField(choices=INVITE_STATUSES)
 
 
 # --- reads shared by several views ----------------------------------------------------
@@ -381,29 +401,6 @@ def pact_detail(pact: Pact, user: User) -> dict:
         else None,
     }
     return PactDetailSerializer(body).data
-
-
-def invited_pact(user: User, pact_id) -> Pact:
-    """The pact for accept/decline: the participant's own, or anyone's open invite (an
-    invite is open to whoever holds it). Others learn nothing: 403 as for any pact."""
-    try:
-        return pact_for(user, pact_id)
-    except DomainError as error:
-        if error.code != "FORBIDDEN_NOT_PARTICIPANT":
-            raise
-        pact = Pact.objects.get(pk=pact_id)
-        if pact.status != Pact.Status.PENDING_ACCEPT:
-            raise
-        return pact
-
-
-def pact_by_invite(code: str) -> Pact:
-    pact = None
-    if _INVITE_RE.match(code):
-        pact = Pact.objects.select_related("created_by_user").filter(invite_code=code).first()
-    if pact is None:
-        raise DomainError("PACT_NOT_FOUND", "This invite link isn't valid.", {"code": code[:64]})
-    return pact
 
 
 def parse_day(value: str) -> date:
@@ -568,17 +565,24 @@ class PactDetailView(APIView):
         return Response(pact_detail(pact_for(request.user, pact_id), request.user))
 
 
+def invited_pact(request, pact_id) -> Pact:
+    """The pact for accept/decline by id: only with its invite code in the body."""
+    code = parsed(request, InviteAnswerRequest)["invite_code"]
+    return invite_for(code, pact_id=pact_id)
+
+
 class PactAcceptView(APIView):
     @extend_schema(
         operation_id="pacts_accept",
         tags=["pacts"],
-        request=None,
+        request=InviteAnswerRequest,
         parameters=[PACT_ID],
-        responses={200: PactDetailSerializer, **error_responses(403, 404, 409)},
+        responses={200: PactDetailSerializer, **body_error_responses(403, 404, 409)},
     )
     def post(self, request, pact_id):
-        """Accept the invitation (the invited partner; never the initiator)."""
-        pact = pact_accept(invited_pact(request.user, pact_id), request.user)
+        """Accept the invitation (the invited partner; never the initiator). Needs the
+        invite code: without it, or with another one, 404 as for an unknown invite."""
+        pact = pact_accept(invited_pact(request, pact_id), request.user)
         return Response(pact_detail(pact_for(request.user, pact.pk), request.user))
 
 
@@ -586,14 +590,30 @@ class PactDeclineView(APIView):
     @extend_schema(
         operation_id="pacts_decline",
         tags=["pacts"],
-        request=None,
+        request=InviteAnswerRequest,
         parameters=[PACT_ID],
-        responses={200: PactOnlySerializer, **error_responses(403, 404, 409)},
+        responses={200: PactOnlySerializer, **body_error_responses(403, 404, 409)},
     )
     def post(self, request, pact_id):
-        """Decline the invitation (the invited partner)."""
-        pact = pact_decline(invited_pact(request.user, pact_id), request.user)
+        """Decline the invitation (the invited partner). Needs the invite code, as
+        accepting does."""
+        pact = pact_decline(invited_pact(request, pact_id), request.user)
         return Response(PactOnlySerializer({"pact": pact}).data)
+
+
+class PactCancelView(APIView):
+    @extend_schema(
+        operation_id="pacts_cancel",
+        tags=["pacts"],
+        request=None,
+        parameters=[PACT_ID],
+        responses={200: PactDetailSerializer, **error_responses(403, 404, 409)},
+    )
+    def post(self, request, pact_id):
+        """Withdraw an invite still waiting for an answer (the initiator only): the pact
+        becomes CANCELLED, both are told, and the invite link says it was withdrawn."""
+        pact = pact_cancel(pact_for(request.user, pact_id), request.user)
+        return Response(pact_detail(pact_for(request.user, pact.pk), request.user))
 
 
 class PactEndView(APIView):
@@ -756,9 +776,12 @@ class InviteView(APIView):
         responses={200: InvitePreviewSerializer, **error_responses(404)},
     )
     def get(self, request, code):
-        """What the invite commits to, for any signed-in user holding the link."""
-        pact = pact_by_invite(code)
-        body = {"pact": pact, "initiator": pact.created_by_user, "status": invite_status(pact)}
+        """What the invite commits to, for any signed-in user holding the link while it
+        is open; once answered, expired or withdrawn, only its status (rule 15)."""
+        pact = invite_for(code)
+        body = {"pact": None, "initiator": None, "status": invite_status(pact)}
+        if invite_shows_terms(pact, request.user):
+            body |= {"pact": pact, "initiator": pact.created_by_user}
         return Response(InvitePreviewSerializer(body).data)
 
 
@@ -772,5 +795,5 @@ class InviteAcceptView(APIView):
     )
     def post(self, request, code):
         """Accept the invite: the same as POST /pacts/{id}/accept."""
-        pact = pact_accept(pact_by_invite(code), request.user)
+        pact = pact_accept(invite_for(code), request.user)
         return Response(pact_detail(pact_for(request.user, pact.pk), request.user))

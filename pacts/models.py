@@ -123,6 +123,8 @@ class Pact(models.Model):
         ENDED = "ENDED"
         DECLINED = "DECLINED"
         EXPIRED = "EXPIRED"
+        # Withdrawn by the initiator while still pending (rule 15).
+        CANCELLED = "CANCELLED"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     title = models.CharField(max_length=255)
@@ -161,7 +163,14 @@ class Pact(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(
-                    status__in=["PENDING_ACCEPT", "ACTIVE", "ENDED", "DECLINED", "EXPIRED"]
+                    status__in=[
+                        "PENDING_ACCEPT",
+                        "ACTIVE",
+                        "ENDED",
+                        "DECLINED",
+                        "EXPIRED",
+                        "CANCELLED",
+                    ]
                 ),
                 name="pacts_status_valid",
             ),

@@ -8,6 +8,7 @@ schedules drift across DST changes).
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
+MIDNIGHT = time(0, 0)
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -28,6 +29,10 @@ def _timezones() -> frozenset[str]:
 def local_deadline(day: date, at: time, tz: ZoneInfo) -> datetime:
     """The UTC instant of wall-clock time `at` on local date `day` in `tz`.
 
+    0. 00:00 means midnight at the END of `day` (24:00, i.e. the next date's 00:00):
+       a deadline of 00:00 on its own date's start could never be met (rule 12).
+       Rules 1-3 then apply to that next-date 00:00, so a midnight that a
+       spring-forward skips (America/Santiago) becomes the first instant after it.
     1. A wall time that exists once maps to that instant.
     2. On a fall-back day a wall time that occurs twice maps to its first occurrence
        (fold=0).
@@ -35,6 +40,8 @@ def local_deadline(day: date, at: time, tz: ZoneInfo) -> datetime:
        maps to the first valid instant after it, i.e. the transition itself (01:30 in
        London on the last Sunday of March becomes 02:00 BST).
     """
+    if at == MIDNIGHT:
+        day += timedelta(days=1)
     naive = datetime.combine(day, at)
     first = naive.replace(tzinfo=tz, fold=0)
     instant = first.astimezone(UTC)

@@ -593,7 +593,7 @@ def materialize_pact_days(pact: Pact, now: datetime) -> int:
         return 0
     days = []
     for day in due_dates(pact.schedule_days, pact.start_date, pact.end_date, first, horizon):
-        deadline = local_deadline(day, pact.deadline_time, tz)
+        deadline = pact.deadline_on(day)
         if deadline > pact.activated_at:
             days.append(PactDay(pact=pact, date=day, deadline_at=deadline))
     created = PactDay.objects.bulk_create(days, ignore_conflicts=True)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("pacts/new", views.pact_new, name="pact_new"),
     path("pacts/<uuid:pact_id>", views.pact_detail, name="pact_detail"),
+    path("pacts/<uuid:pact_id>/cancel", views.pact_withdraw, name="pact_withdraw"),
     path("pacts/<uuid:pact_id>/history", views.pact_history, name="pact_history"),
     path("pacts/<uuid:pact_id>/settings", views.pact_settings, name="pact_settings"),
     path("pacts/<uuid:pact_id>/days/<str:day>", views.day_detail, name="day_detail"),

@@ -33,10 +33,14 @@ from .actions import (
     PactTerms,
     balance_of,
     balances_of,
+    can_cancel,
     day_for,
+    invite_for,
     invite_link,
+    invite_shows_terms,
     invite_status,
     pact_accept,
+    pact_cancel,
     pact_create,
     pact_decline,
     pact_end,
@@ -48,8 +52,8 @@ from .actions import (
 from .errors import DomainError
 from .models import Pact, PactDay, PactParticipant, User
 from .privacy import user_delete
-from .schedule import is_valid_timezone
-from .templatetags.hp import WEEKDAY_SHORT, format_money, schedule_text
+from .schedule import MIDNIGHT, is_valid_timezone
+from .templatetags.hp import WEEKDAY_SHORT, clock_text, format_money, schedule_text
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +197,18 @@ class Card:
     def owes_text(self) -> str:
         return owes_text(self.pact, self.balance)
 
+    @property
+    def declined_by(self) -> User | None:
+        return declined_by(self.pact)
+
+
+def declined_by(pact: Pact) -> User | None:
+    """Who said no to a DECLINED invite (participants are prefetched on every screen)."""
+    for participant in pact.participants.all():
+        if participant.status == PactParticipant.Status.DECLINED:
+            return participant.user
+    return None
+
 
 def owes_text(pact: Pact, balance: int) -> str:
     """'Alex owes Sam £15', or 'All square' (positive balance: the initiator owes)."""
@@ -205,14 +221,6 @@ def owes_text(pact: Pact, balance: int) -> str:
         f"{creditor.display_name if creditor else 'their partner'} "
         f"{format_money(abs(balance), pact.currency)}"
     )
-
-
-def decliner(pact: Pact) -> User | None:
-    """Who said no to the invite (their participant row is kept, DECLINED)."""
-    for participant in pact.participants.all():
-        if participant.status == PactParticipant.Status.DECLINED:
-            return participant.user
-    return None
 
 
 def _other(pact: Pact, user: User) -> User | None:
@@ -269,7 +277,7 @@ def _home_cards(user: User, now: datetime) -> list[Card]:
             today.pact = pact
         card = _card(pact, user, today, balances.get(pact.pk, 0), now)
         if pact.status == Pact.Status.DECLINED:
-            card.other = decliner(pact)
+            card.other = declined_by(pact)
         cards.append(card)
     return cards
 
@@ -363,22 +371,57 @@ def _detail_context(pact: Pact, user: User, now: datetime) -> dict:
     }
 
 
+INVITE_STATES = (
+    Pact.Status.PENDING_ACCEPT,
+    Pact.Status.DECLINED,
+    Pact.Status.EXPIRED,
+    Pact.Status.CANCELLED,
+)
+
+
+def _invite_context(pact: Pact, user: User, now: datetime, *, confirming: bool = False) -> dict:
+    """A pact that never started: waiting (with Withdraw), or how its invite ended."""
+    return {
+        "pact": pact,
+        "invite_state": True,
+        "invite_link": invite_link(pact),
+        "can_withdraw": can_cancel(pact, user, now),
+        "confirming": confirming,
+        "declined_by": declined_by(pact),
+    }
+
+
 @screen("GET")
 def pact_detail(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
     user = acting_user(request)
+    now = now_in(request)
     pact = pact_for(user, pact_id)
-    if pact.status == Pact.Status.PENDING_ACCEPT:
-        return render(
-            request,
-            "pacts/detail.html",
-            {"pact": pact, "waiting": True, "invite_link": invite_link(pact)},
-        )
-    if pact.is_past and pact.status != Pact.Status.ENDED:
-        # Declined, expired or withdrawn before it started: there is no today or tab.
-        return render(
-            request, "pacts/detail.html", {"pact": pact, "closed": True, "decliner": decliner(pact)}
-        )
-    return render(request, "pacts/detail.html", _detail_context(pact, user, now_in(request)))
+    if pact.status in INVITE_STATES:
+        confirming = request.GET.get("confirm") == "withdraw"
+        fragment = "invite_box" if request.htmx and "confirm" in request.GET else None
+        context = _invite_context(pact, user, now, confirming=confirming)
+        return render(request, "pacts/detail.html", context, fragment=fragment)
+    return render(request, "pacts/detail.html", _detail_context(pact, user, now))
+
+
+@screen("POST")
+def pact_withdraw(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
+    """Withdraw a pending invite (the initiator, after the confirm step): the same
+    `pact_cancel` as the API's POST /pacts/{id}/cancel."""
+    user = acting_user(request)
+    now = now_in(request)
+    pact = pact_for(user, pact_id)
+    error = success = None
+    try:
+        pact_cancel(pact, user, now=now)
+        success = "Invite withdrawn."
+    except DomainError as refusal:
+        error = refusal
+    pact.refresh_from_db()
+    context = {**_invite_context(pact, user, now), "flash": success}
+    return render(
+        request, "pacts/detail.html", context, fragment="invite_box", error=error, success=success
+    )
 
 
 # --- day actions ------------------------------------------------------------------------
@@ -608,26 +651,24 @@ def pact_settings(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
 # --- invites ----------------------------------------------------------------------------
 
 
-def _invite_pact(code: str) -> Pact:
-    pact = None
-    # Codes are letters and digits (new_invite_code); anything else, such as a NUL that
-    # PostgreSQL would reject with a 500, cannot be one (drills/hostile.py).
-    if code.isascii() and code.isalnum() and len(code) <= 64:
-        pact = Pact.objects.prefetch_related("participants__user").filter(invite_code=code).first()
-    if pact is None:
-        raise DomainError("NOT_FOUND", "That invite link doesn't work. Ask for a new one.")
-    return pact
-
-
 @screen("GET", "POST")
 def invite(request: HttpRequest, code: str, answer: str = "") -> HttpResponse:
-    """Preview an invite, then accept (→ the pact) or decline it."""
+    """Preview an invite, then accept (→ the pact) or decline it. Only an explicit
+    answer (the path's, or a form's `action`) changes anything: a bare POST is refused,
+    never read as a decline (rule 15)."""
     user = acting_user(request)
     now = now_in(request)
-    pact = _invite_pact(code)
+    pact = invite_for(code)
     error = success = None
     if request.method == "POST":
+        answer = answer or request.POST.get("action", "")
         try:
+            if answer not in ("accept", "decline"):
+                raise DomainError(
+                    "VALIDATION_ERROR",
+                    "Tap Accept or No thanks to answer this invite.",
+                    {"action": "accept or decline"},
+                )
             if answer == "accept":
                 pact_accept(pact, user, now=now)
                 response = render(
@@ -647,6 +688,8 @@ def invite(request: HttpRequest, code: str, answer: str = "") -> HttpResponse:
         pact.refresh_from_db()
     context = {
         "pact": pact,
+        "code": code,
+        "shows_terms": invite_shows_terms(pact, user, now),
         "initiator": pact.initiator,
         "status": invite_status(pact, now),
         "is_own": pact.created_by_user_id == user.pk,
@@ -879,7 +922,12 @@ class Draft:
 
     def summary(self) -> str:
         terms, _ = self.parse()
-        by = terms.deadline_time.strftime("%H:%M")
+        # 00:00 is the end of the day (rule 12): say so, as every other screen does.
+        by = (
+            clock_text(terms.deadline_time)
+            if terms.deadline_time == MIDNIGHT
+            else (terms.deadline_time.strftime("%H:%M"))
+        )
         stake = format_money(terms.stake_amount, terms.currency) if terms.stake_amount else "?"
         return f"{terms.title or 'Your habit'} • {schedule_text(self.days)} by {by} • {stake}/miss"
 

@@ -24,9 +24,9 @@ from habitpact.auth import upsert_telegram_user
 from habitpact.ratelimit import RateLimited, limit_user
 from ledger.actions import settlement_confirm, settlement_for
 from ledger.models import Settlement
-from pacts.actions import day_for, invite_status, pact_for
+from pacts.actions import day_for, invite_for, invite_status, pact_for
 from pacts.errors import DomainError
-from pacts.models import Pact, User, bot_link
+from pacts.models import User, bot_link
 
 from . import keyboards as kb
 from . import messages as msg
@@ -192,15 +192,13 @@ def on_message(message: Message, replier: Replier) -> None:
 
 def start_invite(user: User, code: str, private: bool, replier: Replier) -> None:
     home = kb.rows([kb.app_button("Open HabitPact →", "/", private=private)])
-    pact = (
-        Pact.objects.select_related("created_by_user").filter(invite_code=code).first()
-        if START_PARAM.match(code)
-        else None
-    )
-    if pact is None:
+    try:
+        pact = invite_for(code)
+    except DomainError:
         replier.send(msg.INVITE_NOT_FOUND, home)
         return
     status = invite_status(pact)
+    # An answered code tells a stranger its status and nothing else (rule 15).
     if status != "PENDING_ACCEPT":
         if pact.role_of(user) is not None:
             home = kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}", private=private)])

@@ -30,6 +30,7 @@ from telegram import InlineKeyboardMarkup
 from ledger.models import LedgerEntry, Settlement
 from pacts.actions import balance_of, pact_stats
 from pacts.models import OutboxMessage, Pact, PactDay, PactParticipant, User
+from pacts.templatetags.hp import clock_text
 
 from . import keyboards as kb
 
@@ -87,13 +88,19 @@ def short_date(day: date) -> str:
 
 
 def clock_time(moment: datetime, tz: ZoneInfo) -> str:
-    local = moment.astimezone(tz)
-    return f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
+    """ "9:00 PM", or "midnight" for 00:00 (the screens' `clock` filter, one wording)."""
+    return clock_text(moment.astimezone(tz).time())
 
 
 def when(moment: datetime, tz: ZoneInfo, now: datetime) -> str:
-    """ "9:00 PM" today, "9:00 AM tomorrow", else "9:00 PM, Jan 22": in the reader's zone."""
-    local_day = moment.astimezone(tz).date()
+    """ "9:00 PM" today, "9:00 AM tomorrow", else "9:00 PM, Jan 22": in the reader's zone.
+
+    Midnight belongs to the day it ends (rule 12): 00:00 on the 21st is "midnight" on the
+    20th, not "12:00 AM tomorrow"."""
+    local = moment.astimezone(tz)
+    local_day = local.date()
+    if local.hour == 0 and local.minute == 0:
+        local_day -= timedelta(days=1)
     today = now.astimezone(tz).date()
     if local_day == today:
         return clock_time(moment, tz)
@@ -389,6 +396,27 @@ def invite_expired(ctx: Context) -> Rendered:
     return Rendered(text, kb.rows([kb.app_button("Start New Pact →", "/pacts/new")]))
 
 
+def pact_cancelled(ctx: Context) -> Rendered:
+    """To the initiator who withdrew their invite (rule 15)."""
+    pact = _pact(ctx.payload)
+    text = (
+        f"🗑️ You withdrew your invite for <b>{e(pact.title)}</b>.\n"
+        "The link won't work any more. Ready for another go?"
+    )
+    return Rendered(text, kb.rows([kb.app_button("Start New Pact →", "/pacts/new")]))
+
+
+def invite_cancelled(ctx: Context) -> Rendered:
+    """To the person the initiator named as partner, when they use HabitPact."""
+    pact = _pact(ctx.payload)
+    by = _user(ctx.payload.get("by_id")) or pact.created_by_user
+    text = (
+        f"🗑️ <b>{name(by)}</b> withdrew their invite to <b>{e(pact.title)}</b>.\n"
+        "Nothing to answer — the link is closed."
+    )
+    return Rendered(text, kb.rows([kb.app_button("Open HabitPact →", "/")]))
+
+
 def _settlement(payload: dict) -> Settlement:
     settlement = (
         Settlement.objects.select_related("pact").filter(pk=payload.get("settlement_id")).first()
@@ -478,6 +506,8 @@ RENDERERS: dict[str, Callable[[Context], Rendered]] = {
     "pact_declined": pact_declined,
     "pact_ended": pact_ended,
     "invite_expired": invite_expired,
+    "pact_cancelled": pact_cancelled,
+    "invite_cancelled": invite_cancelled,
     "settlement_proposed": settlement_proposed,
     "settlement_confirmed": settlement_confirmed,
     "weekly_summary": weekly_summary,
@@ -531,5 +561,7 @@ INVITE_PREVIEW = (
 INVITE_NOT_FOUND = "🤔 That invite link doesn't work. Ask your friend to send it again."
 INVITE_CLOSED = {
     "EXPIRED": "⌛ That invite has expired or was declined. Ask your friend for a new one.",
+    "DECLINED": "⌛ That invite has expired or was declined. Ask your friend for a new one.",
+    "CANCELLED": "🗑️ That invite was withdrawn by the person who sent it.",
     "ALREADY_ACCEPTED": "✅ That invite has already been accepted.",
 }

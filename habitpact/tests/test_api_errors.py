@@ -99,6 +99,7 @@ def test_the_openapi_schema_validates_and_documents_every_endpoint():
         "/api/v1/pacts/{pact_id}/accept": {"post"},
         "/api/v1/pacts/{pact_id}/decline": {"post"},
         "/api/v1/pacts/{pact_id}/end": {"post"},
+        "/api/v1/pacts/{pact_id}/cancel": {"post"},
         "/api/v1/pacts/{pact_id}/days": {"get"},
         "/api/v1/pacts/{pact_id}/days/{date}": {"get"},
         "/api/v1/pacts/{pact_id}/ledger": {"get"},

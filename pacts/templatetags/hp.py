@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from babel.numbers import format_currency, get_currency_precision
@@ -53,6 +53,24 @@ def humanize_delta(delta: timedelta) -> str:
     return f"{minutes}m"
 
 
+def clock_text(at: time) -> str:
+    """'9:00 PM', '12:30 AM', and 'midnight' for 00:00: a 00:00 deadline is the end of
+    its day (rule 12), and "12:00 AM" reads as its start."""
+    if at.hour == 0 and at.minute == 0:
+        return "midnight"
+    return f"{at.hour % 12 or 12}:{at.minute:02d} {'AM' if at.hour < 12 else 'PM'}"
+
+
+@register.filter
+def clock(value: datetime | time | None) -> str:
+    """A deadline's wall-clock time in the current zone (the viewer's, on every screen)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value).time() if timezone.is_aware(value) else value.time()
+    return clock_text(value)
+
+
 @register.filter
 def until(moment: datetime | None) -> str:
     """Time left until `moment` (empty once it has passed)."""
@@ -88,6 +106,7 @@ def status_label(status: str) -> str:
         "ENDED": "Ended",
         "DECLINED": "Declined",
         "EXPIRED": "Expired",
+        "CANCELLED": "Withdrawn",
     }.get(status, status.title())
 
 

@@ -51,7 +51,16 @@ NEW_PACT = {
     "start_date": "2025-01-22",
 }
 
-# name: (method, path, body, prepare, {persona: status})
+
+def PACT_CODE(w):  # noqa: N802 - a body, named like the constant bodies beside it
+    return {"invite_code": w.pact.invite_code}
+
+
+def PENDING_CODE(w):  # noqa: N802
+    return {"invite_code": w.pending.invite_code}
+
+
+# name: (method, path, body (or a function of the world), prepare, {persona: status})
 I, P, S, A = "initiator", "partner", "stranger", "anonymous"  # noqa: E741
 ENDPOINTS = {
     "me": ("get", "/users/me", None, None, {I: 200, P: 200, S: 200, A: 401}),
@@ -59,27 +68,71 @@ ENDPOINTS = {
     "pacts": ("get", "/pacts", None, None, {I: 200, P: 200, S: 200, A: 401}),
     "pact_create": ("post", "/pacts", NEW_PACT, None, {I: 201, P: 201, S: 201, A: 401}),
     "pact": ("get", "/pacts/{pact}", None, None, {I: 200, P: 200, S: 403, A: 401}),
-    "accept_active": ("post", "/pacts/{pact}/accept", None, None, {I: 409, P: 409, S: 403, A: 401}),
+    # Rule 15: accept/decline by id need the invite code; without it, 404 for everyone.
+    "accept_active": (
+        "post",
+        "/pacts/{pact}/accept",
+        PACT_CODE,
+        None,
+        {I: 409, P: 409, S: 409, A: 401},
+    ),
     "accept_pending": (
         "post",
         "/pacts/{pending}/accept",
-        None,
+        PENDING_CODE,
         None,
         {I: 403, P: 200, S: 200, A: 401},
+    ),
+    "accept_without_code": (
+        "post",
+        "/pacts/{pending}/accept",
+        {},
+        None,
+        {I: 404, P: 404, S: 404, A: 401},
+    ),
+    "accept_with_another_code": (
+        "post",
+        "/pacts/{pending}/accept",
+        PACT_CODE,
+        None,
+        {I: 404, P: 404, S: 404, A: 401},
     ),
     "decline_active": (
         "post",
         "/pacts/{pact}/decline",
+        PACT_CODE,
         None,
-        None,
-        {I: 409, P: 409, S: 403, A: 401},
+        {I: 409, P: 409, S: 409, A: 401},
     ),
     "decline_pending": (
         "post",
         "/pacts/{pending}/decline",
-        None,
+        PENDING_CODE,
         None,
         {I: 403, P: 200, S: 200, A: 401},
+    ),
+    "decline_without_code": (
+        "post",
+        "/pacts/{pending}/decline",
+        None,
+        None,
+        {I: 404, P: 404, S: 404, A: 401},
+    ),
+    # Withdrawing: the initiator's own pending invite only. Sam is no participant of the
+    # pending pact, so his 403 there is FORBIDDEN_NOT_PARTICIPANT, not the wrong role.
+    "pact_cancel_pending": (
+        "post",
+        "/pacts/{pending}/cancel",
+        None,
+        None,
+        {I: 200, P: (403, "FORBIDDEN_NOT_PARTICIPANT"), S: 403, A: 401},
+    ),
+    "pact_cancel_active": (
+        "post",
+        "/pacts/{pact}/cancel",
+        None,
+        None,
+        {I: 409, P: 403, S: 403, A: 401},
     ),
     "end": ("post", "/pacts/{pact}/end", {}, None, {I: 200, P: 200, S: 403, A: 401}),
     "days": ("get", "/pacts/{pact}/days", None, None, {I: 200, P: 200, S: 403, A: 401}),
@@ -183,6 +236,9 @@ ENDPOINTS = {
 CODES = {
     (403, "stranger"): "FORBIDDEN_NOT_PARTICIPANT",
     (403, "initiator"): "FORBIDDEN_WRONG_ROLE",
+    (404, "initiator"): "PACT_NOT_FOUND",
+    (404, "partner"): "PACT_NOT_FOUND",
+    (404, "stranger"): "PACT_NOT_FOUND",
     (403, "partner"): "FORBIDDEN_WRONG_ROLE",
     (401, "anonymous"): "UNAUTHORIZED",
     (409, "initiator"): "PACT_NOT_ACTIVE",
@@ -204,10 +260,14 @@ def test_authorization_matrix(world, stranger, name, persona):
         pending_code=world.pending.invite_code,
         pact_code=world.pact.invite_code,
     )
+    if callable(body):
+        body = body(world)
     response = getattr(client_for(user), method)(url, body, format="json")
-    status = expected[persona]
+    status, code = expected[persona], None
+    if isinstance(status, tuple):  # a code other than the persona's usual one
+        status, code = status
     assert response.status_code == status, (name, persona, response.content[:300])
     if status >= 400:
-        assert response.json()["error"]["code"] == CODES[(status, persona)]
+        assert response.json()["error"]["code"] == (code or CODES[(status, persona)])
         if persona == S:
             assert world.pact.title not in response.content.decode()

@@ -246,9 +246,14 @@ def test_detail_of_an_unknown_pact_is_pact_not_found(initiator, pact_id):
 # --- accept / decline / end ----------------------------------------------------------
 
 
+def code_of(pact) -> dict:
+    """The body accept/decline need since rule 15: the invite code, not just the id."""
+    return {"invite_code": pact.invite_code}
+
+
 def test_partner_accepts_and_the_pact_is_active(clock, initiator, partner):
     pact = pact_create(initiator=initiator, terms=make_terms())
-    response = client_for(partner).post(f"{API}/pacts/{pact.pk}/accept")
+    response = client_for(partner).post(f"{API}/pacts/{pact.pk}/accept", code_of(pact))
     assert response.status_code == 200
     body = response.json()
     assert body["pact"]["status"] == "ACTIVE"
@@ -258,37 +263,43 @@ def test_partner_accepts_and_the_pact_is_active(clock, initiator, partner):
 
 def test_initiator_cannot_accept_their_own_pact(clock, initiator):
     pact = pact_create(initiator=initiator, terms=make_terms())
-    response = client_for(initiator).post(f"{API}/pacts/{pact.pk}/accept")
+    response = client_for(initiator).post(f"{API}/pacts/{pact.pk}/accept", code_of(pact))
     assert_error(response, 403, "FORBIDDEN_WRONG_ROLE")
 
 
 def test_accepting_twice_is_pact_not_active(pact, partner):
-    assert_error(client_for(partner).post(f"{API}/pacts/{pact.pk}/accept"), 409, "PACT_NOT_ACTIVE")
+    response = client_for(partner).post(f"{API}/pacts/{pact.pk}/accept", code_of(pact))
+    assert_error(response, 409, "PACT_NOT_ACTIVE")
 
 
 def test_a_stranger_cannot_accept_or_decline_an_active_pact(pact, stranger):
+    # Rule 15: without the code a pact id is an unknown invite (404, not 403), and with
+    # it the answered invite is refused; either way not a byte of the pact.
     client = client_for(stranger)
     for action in ("accept", "decline"):
         response = client.post(f"{API}/pacts/{pact.pk}/{action}")
-        assert_error(response, 403, "FORBIDDEN_NOT_PARTICIPANT")
+        assert_error(response, 404, "PACT_NOT_FOUND")
+        assert pact.title not in response.content.decode()
+        response = client.post(f"{API}/pacts/{pact.pk}/{action}", code_of(pact))
+        assert_error(response, 409, "PACT_NOT_ACTIVE")
         assert pact.title not in response.content.decode()
 
 
 def test_an_expired_invite_cannot_be_accepted(clock, initiator, partner):
     pact = pact_create(initiator=initiator, terms=make_terms())
     clock.shift(timedelta(days=8))
-    response = client_for(partner).post(f"{API}/pacts/{pact.pk}/accept")
+    response = client_for(partner).post(f"{API}/pacts/{pact.pk}/accept", code_of(pact))
     assert_error(response, 409, "PACT_NOT_ACTIVE")
 
 
 def test_partner_declines(clock, initiator, partner):
     pact = pact_create(initiator=initiator, terms=make_terms())
-    response = client_for(partner).post(f"{API}/pacts/{pact.pk}/decline")
+    response = client_for(partner).post(f"{API}/pacts/{pact.pk}/decline", code_of(pact))
     assert response.status_code == 200
     assert response.json()["pact"]["status"] == "DECLINED"
-    assert_error(
-        client_for(partner).post(f"{API}/pacts/{pact.pk}/accept"), 403, "FORBIDDEN_NOT_PARTICIPANT"
-    )
+    # Rule 15: the code now reaches the pact, which refuses: it is already answered.
+    again = client_for(partner).post(f"{API}/pacts/{pact.pk}/accept", code_of(pact))
+    assert_error(again, 409, "PACT_NOT_ACTIVE")
 
 
 @pytest.mark.parametrize("who", ["initiator", "partner"])

@@ -97,7 +97,7 @@ def test_decline_makes_the_pact_declined(clock, initiator, partner):
     pact_decline(pact, partner)
     pact.refresh_from_db()
     assert pact.status == Pact.Status.DECLINED
-    assert invite_status(pact) == "EXPIRED"
+    assert invite_status(pact) == "DECLINED"  # rule 15: the status, told apart
     with pytest.raises(DomainError):
         pact_accept(pact, partner)
 

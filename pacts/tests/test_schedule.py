@@ -56,3 +56,35 @@ def test_describe_schedule_reads_like_a_person_would_say_it():
     assert describe_schedule([True] * 5 + [False] * 2) == "Mon-Fri"
     assert describe_schedule([False] * 5 + [True] * 2) == "Weekends"
     assert describe_schedule([True, False, True, False, True, False, False]) == "Mon, Wed, Fri"
+
+
+# --- rule 12: a 00:00 deadline is midnight at the END of its date (24:00) ---------------
+
+SANTIAGO = ZoneInfo("America/Santiago")
+
+
+def test_a_midnight_deadline_is_the_end_of_its_day_not_the_start():
+    assert local_deadline(date(2025, 1, 20), time(0, 0), LONDON) == utc(2025, 1, 21, 0, 0)
+    # In summer, midnight at the end of 1 July BST is 23:00 UTC that same date.
+    assert local_deadline(date(2025, 7, 1), time(0, 0), LONDON) == utc(2025, 7, 1, 23, 0)
+
+
+def test_a_midnight_deadline_in_santiagos_spring_forward_gap_is_the_first_instant_after():
+    # Chile springs forward at 24:00 on Saturday 2025-09-06 (-04): the clock goes from
+    # 23:59:59 straight to Sunday 01:00 (-03), so Sunday's 00:00 never happens. The
+    # deadline of Saturday's day is then 01:00 -03, the transition itself (04:00 UTC).
+    deadline = local_deadline(date(2025, 9, 6), time(0, 0), SANTIAGO)
+    assert deadline == utc(2025, 9, 7, 4, 0)
+    assert deadline.astimezone(SANTIAGO).strftime("%Y-%m-%d %H:%M %z") == "2025-09-07 01:00 -0300"
+    # The day before and after are ordinary: midnight at their end.
+    assert local_deadline(date(2025, 9, 5), time(0, 0), SANTIAGO) == utc(2025, 9, 6, 4, 0)
+    assert local_deadline(date(2025, 9, 7), time(0, 0), SANTIAGO) == utc(2025, 9, 8, 3, 0)
+
+
+def test_a_midnight_deadline_on_santiagos_fall_back_day_comes_after_the_repeated_hour():
+    # Chile falls back at 24:00 on Saturday 2025-04-05 (-03) to 23:00 (-04): 23:00-23:59
+    # happens twice, and the end of the day is the one Sunday 00:00 (-04, 04:00 UTC), so
+    # that Saturday is 25 hours long for a midnight pact.
+    assert local_deadline(date(2025, 4, 5), time(0, 0), SANTIAGO) == utc(2025, 4, 6, 4, 0)
+    # The repeated hour itself still takes its first occurrence.
+    assert local_deadline(date(2025, 4, 5), time(23, 30), SANTIAGO) == utc(2025, 4, 6, 2, 30)

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from conftest import make_terms
-from pacts.actions import pact_create, pact_decline
+from conftest import make_active_pact, make_terms
+from pacts.actions import pact_cancel, pact_create, pact_decline
 from telegram_bot.models import ProcessedUpdate
 
 from .conftest import WEBHOOK_SECRET, message_update
@@ -112,6 +112,23 @@ def test_start_with_an_unknown_or_answered_invite_says_so(
         "🤔 That invite link doesn't work. Ask your friend to send it again.",
         "⌛ That invite has expired or was declined. Ask your friend for a new one.",
     ]
+
+
+def test_start_with_a_withdrawn_or_accepted_invite_shows_a_stranger_only_its_status(
+    client, fake_api, clock, initiator, partner, stranger
+):
+    # Rule 15: once answered, the code tells a stranger its status and nothing else.
+    withdrawn = pact_create(initiator=initiator, terms=make_terms(title="Secret plan"))
+    pact_cancel(withdrawn, initiator)
+    accepted = make_active_pact(initiator, partner, title="Other secret")
+    post(client, message_update(stranger, f"/start invite_{withdrawn.invite_code}"))
+    post(client, message_update(stranger, f"/start invite_{accepted.invite_code}"))
+    texts = [call.params["text"] for call in sent(fake_api)]
+    assert texts == [
+        "🗑️ That invite was withdrawn by the person who sent it.",
+        "✅ That invite has already been accepted.",
+    ]
+    assert all("Alex" not in text and "secret" not in text for text in texts)
 
 
 def test_help_explains_and_offers_the_app(client, fake_api, initiator):
