@@ -48,7 +48,7 @@ from .actions import (
 from .errors import DomainError
 from .models import Pact, PactDay, PactParticipant, User
 from .privacy import user_delete
-from .schedule import is_valid_timezone
+from .schedule import canonical_timezones, is_valid_timezone
 from .templatetags.hp import WEEKDAY_SHORT, format_money, schedule_text
 
 log = logging.getLogger(__name__)
@@ -596,9 +596,7 @@ def invite(request: HttpRequest, code: str, answer: str = "") -> HttpResponse:
 
 
 def _zones() -> list[str]:
-    from zoneinfo import available_timezones
-
-    return sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+    return sorted(z for z in canonical_timezones() if "/" in z and not z.startswith("Etc/"))
 
 
 def _int_or_none(value: str | None) -> int | None:

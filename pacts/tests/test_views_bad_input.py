@@ -114,6 +114,6 @@ def test_a_pact_address_that_is_not_a_uuid_gets_the_apps_404_screen(initiator, c
 
 
 def test_an_unknown_api_address_gets_the_error_envelope(client, db):
-    response = client.get("/api/v1/no-such-thing")
+    response = client.get("/api/v2/no-such-thing")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"
