@@ -309,6 +309,41 @@ class BoundedJSONParser(JSONParser):
             raise exceptions.ParseError("JSON nested too deeply.") from None
 
 
+# --- strict JSON fields -------------------------------------------------------------------
+# DRF's fields coerce, as suits HTML forms: IntegerField takes "500", 5.0 and 1e3, and
+# CharField takes 123. A JSON API should take exactly the type its schema names, so
+# every request serializer uses these (VALIDATION_ERROR 422 otherwise).
+
+MAX_JSON_INTEGER = 2**63 - 1  # anything bigger cannot reach a bigint column anyway
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: not a string, a float (5.0, 1e3), or a boolean."""
+
+    def to_internal_value(self, data):
+        if type(data) is not int or abs(data) > MAX_JSON_INTEGER:
+            self.fail("invalid")
+        return data
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only: not a number, a boolean, a list or an object."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true/false only (DRF's BooleanField also takes "yes", 1, "on", ...)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
 # --- query parameters and pagination ------------------------------------------------------
 
 
@@ -394,6 +429,9 @@ __all__ = [
     "AuthFailed",
     "BoundedJSONParser",
     "ErrorSerializer",
+    "StrictBooleanField",
+    "StrictCharField",
+    "StrictIntegerField",
     "TelegramAuthentication",
     "body_error_responses",
     "envelope",

@@ -87,25 +87,40 @@ def user_from_init_data(fields: dict[str, str]) -> tuple[User, bool]:
     """Create or update the user described by initData's `user` JSON: (user, is_new)."""
     try:
         tg_user = json.loads(fields["user"])
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, RecursionError):
         raise _invalid("no user") from None
+    if not isinstance(tg_user, dict):
+        raise _invalid("no user")
     return upsert_telegram_user(tg_user)
+
+
+# Telegram user ids fit in 52 bits; our column is a signed bigint.
+MAX_TELEGRAM_ID = 2**63 - 1
+
+
+def _telegram_profile(tg_user: dict) -> tuple[int, dict]:
+    """(id, profile fields) from a Telegram `User` object, checked for shape: the id a
+    positive integer that fits our column, the names strings without NUL bytes.
+    Anything else is AUTH_INVALID_INIT_DATA (it was a 500 from the database)."""
+    telegram_id = tg_user.get("id")
+    if type(telegram_id) is not int or not 0 < telegram_id <= MAX_TELEGRAM_ID:
+        raise _invalid("no user")
+    parts = {key: tg_user.get(key) for key in ("first_name", "last_name", "username")}
+    for value in parts.values():
+        if value is not None and (not isinstance(value, str) or "\x00" in value):
+            raise _invalid("bad user")
+    name = " ".join(p for p in (parts["first_name"], parts["last_name"]) if p).strip()
+    profile = {
+        "display_name": (name or parts["username"] or "Friend")[:255],
+        "username": (parts["username"] or "")[:255] or None,
+    }
+    return telegram_id, profile
 
 
 def upsert_telegram_user(tg_user: dict) -> tuple[User, bool]:
     """Create or refresh our user from a Telegram `User` object (initData's `user`, or an
     update's `from`): (user, is_new). A deleted account is refused, not revived."""
-    try:
-        telegram_id = int(tg_user["id"])
-    except (KeyError, ValueError, TypeError):
-        raise _invalid("no user") from None
-    name = " ".join(
-        part for part in (tg_user.get("first_name"), tg_user.get("last_name")) if part
-    ).strip()
-    profile = {
-        "display_name": (name or tg_user.get("username") or "Friend")[:255],
-        "username": tg_user.get("username") or None,
-    }
+    telegram_id, profile = _telegram_profile(tg_user)
     # The common case (a known user whose name hasn't changed) is one plain read: the
     # Mini App authenticates every request this way, so it must not lock or write.
     user = User.objects.filter(telegram_user_id=telegram_id).first()

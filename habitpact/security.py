@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 HEADER = "Content-Security-Policy"
 
@@ -64,3 +65,18 @@ class ContentSecurityPolicyMiddleware:
         if self.policy:
             response[HEADER] = merge_policy(response.get(HEADER, ""), self.policy)
         return response
+
+
+def refuse_public_jwt_secret() -> None:
+    """Stop a server from starting when it would sign bearer tokens with the public dev
+    key (settings.JWT_SECRET_IS_PUBLIC): anyone could then forge a token for any user.
+
+    Called by wsgi.py and asgi.py, the entry points of every process that serves
+    requests (gunicorn, runserver, an ASGI server), and not from settings, so that
+    offline commands (`makemigrations --check` in CI) still run without secrets.
+    """
+    if settings.JWT_SECRET_IS_PUBLIC:
+        raise ImproperlyConfigured(
+            "Refusing to serve with the public dev key for JWTs: set JWT_SECRET (or "
+            "DJANGO_SECRET_KEY) to a long random string, or DJANGO_DEBUG=1 for local use."
+        )

@@ -56,7 +56,8 @@ DEBUG = env_bool("DJANGO_DEBUG", default=False)
 # Local use (debug, tests, or the zero-setup SQLite database) may run on a throwaway key;
 # anything else is production and must be given one.
 LOCAL = DEBUG or TESTING or not os.environ.get("DATABASE_URL")
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-dev-key-only-for-local-use" if LOCAL else None)
+DEV_SECRET_KEY = "insecure-dev-key-only-for-local-use"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEV_SECRET_KEY if LOCAL else None)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if LOCAL else "")
 
 INSTALLED_APPS = [
@@ -155,6 +156,10 @@ TELEGRAM_API_URL = env_str("TELEGRAM_API_URL", "https://api.telegram.org").rstri
 WEBAPP_URL = env_str("WEBAPP_URL", "http://localhost:8000").rstrip("/")
 INIT_DATA_MAX_AGE_SECONDS = env_int("INIT_DATA_MAX_AGE_SECONDS", 86400)
 JWT_SECRET = env_str("JWT_SECRET", SECRET_KEY)
+# The dev key is public (it is in this file): tokens signed with it can be forged, so only
+# DEBUG or the tests may use it. A server (wsgi.py / asgi.py) refuses to start otherwise,
+# e.g. DJANGO_DEBUG=0 on SQLite without DJANGO_SECRET_KEY or JWT_SECRET.
+JWT_SECRET_IS_PUBLIC = JWT_SECRET == DEV_SECRET_KEY and not (DEBUG or TESTING)
 
 # --- JSON API (/api/v1, habitpact/api.py) --------------------------------------------
 REST_FRAMEWORK = {

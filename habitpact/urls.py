@@ -31,3 +31,6 @@ urlpatterns = [
     path("", include("ledger.urls")),
     path("", include("pacts.urls")),
 ]
+
+# An address no route matches: the Mini App's own screen (or the API's envelope).
+handler404 = "pacts.views.page_not_found"

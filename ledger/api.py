@@ -14,7 +14,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from habitpact.api import body_error_responses, error_responses, page_params, page_query_serializer
+from habitpact.api import (
+    StrictIntegerField,
+    body_error_responses,
+    error_responses,
+    page_params,
+    page_query_serializer,
+)
 from pacts.actions import balance_of, pact_for
 from pacts.api import PACT_ID, parsed
 
@@ -67,7 +73,7 @@ class SettlementListSerializer(serializers.Serializer):
 
 
 class SettlementProposeRequest(serializers.Serializer):
-    amount = serializers.IntegerField(
+    amount = StrictIntegerField(
         required=False,
         allow_null=True,
         default=None,

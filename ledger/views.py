@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from babel.numbers import get_currency_precision
 from django.http import HttpRequest, HttpResponse
 
+from habitpact.forms import minor_units
 from habitpact.miniapp import acting_user
 from pacts.actions import pact_for
 from pacts.errors import DomainError
@@ -75,14 +76,6 @@ def _ledger_context(pact: Pact, user: User) -> dict:
     }
 
 
-def _amount(raw: str, currency: str) -> int | None:
-    try:
-        value = Decimal(raw.replace(",", ".")).scaleb(get_currency_precision(currency))
-    except (InvalidOperation, ValueError):
-        return -1  # not a number: the domain refuses it in its own words
-    return int(value) if value == value.to_integral_value() else -1
-
-
 @screen("GET")
 def pact_ledger(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
     user = acting_user(request)
@@ -97,7 +90,7 @@ def settlement_new(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
     error = success = None
     raw = request.POST.get("amount", "").strip()
     try:
-        amount = _amount(raw, pact.currency) if raw else None
+        amount = minor_units(raw, pact.currency, "amount") if raw else None
         settlement_propose(pact, user, amount=amount)
         success = "Proposed. Waiting for the other side to confirm."
     except DomainError as refusal:

@@ -102,6 +102,9 @@ def pact_create(*, initiator: User, terms: PactTerms, now: datetime | None = Non
     """A new pact awaiting its partner, in the initiator's time zone, with an invite code."""
     now = _now(now)
     errors = terms.errors(today=now.astimezone(initiator.tz).date())
+    if not is_valid_timezone(initiator.timezone):
+        # A zone saved before zones were checked (like "localtime"): the pact would keep it.
+        errors["timezone"] = "Pick your time zone in Settings first (like Europe/London)."
     if errors:
         raise DomainError("VALIDATION_ERROR", next(iter(errors.values())), errors)
     with transaction.atomic():

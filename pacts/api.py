@@ -22,6 +22,9 @@ from rest_framework.views import APIView
 
 from habitpact.api import (
     QueryChoiceField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
     body_error_responses,
     error_responses,
     page_params,
@@ -68,15 +71,6 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # --- input shapes -------------------------------------------------------------------------
 
 
-class StrictBooleanField(serializers.BooleanField):
-    """JSON true/false only (DRF's BooleanField also takes "yes", 1, "on", ...)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool):
-            return data
-        self.fail("invalid", input=data)
-
-
 _HH_MM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
@@ -97,27 +91,27 @@ class HourMinuteField(serializers.TimeField):
 
 
 class TelegramAuthRequest(serializers.Serializer):
-    init_data = serializers.CharField(
+    init_data = StrictCharField(
         max_length=8192, trim_whitespace=False, help_text="Telegram.WebApp.initData, as is."
     )
 
 
 class UserSettingsRequest(serializers.Serializer):
-    timezone = serializers.CharField(
+    timezone = StrictCharField(
         required=False, max_length=64, help_text="An IANA name, like Europe/London."
     )
     notify_reminders = StrictBooleanField(required=False)
     notify_disputes = StrictBooleanField(required=False)
-    reminder_minutes_before = serializers.IntegerField(required=False, help_text="0 to 1440.")
+    reminder_minutes_before = StrictIntegerField(required=False, help_text="0 to 1440.")
 
 
 class PactCreateRequest(serializers.Serializer):
-    title = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1000)
-    description = serializers.CharField(
+    title = StrictCharField(allow_blank=True, trim_whitespace=False, max_length=1000)
+    description = StrictCharField(
         required=False, allow_blank=True, allow_null=True, max_length=2000, default=""
     )
-    stake_amount = serializers.IntegerField(help_text="Minor units (pence), 1 to 10 000.")
-    currency = serializers.CharField(
+    stake_amount = StrictIntegerField(help_text="Minor units (pence), 1 to 10 000.")
+    currency = StrictCharField(
         required=False, default="GBP", allow_blank=True, max_length=16, help_text="ISO 4217."
     )
     schedule_days = serializers.ListField(
@@ -128,8 +122,8 @@ class PactCreateRequest(serializers.Serializer):
     deadline_time = HourMinuteField(help_text="Local time in the pact's zone, HH:MM.")
     start_date = serializers.DateField()
     end_date = serializers.DateField(required=False, allow_null=True, default=None)
-    dispute_window_hours = serializers.IntegerField(required=False, default=12, help_text="1–72.")
-    partner_username = serializers.CharField(
+    dispute_window_hours = StrictIntegerField(required=False, default=12, help_text="1–72.")
+    partner_username = StrictCharField(
         required=False, allow_blank=True, allow_null=True, max_length=64, default=""
     )
 
@@ -146,16 +140,16 @@ class InviteAnswerRequest(serializers.Serializer):
 
 
 class PactEndRequest(serializers.Serializer):
-    reason = serializers.CharField(
+    reason = StrictCharField(
         required=False, allow_blank=True, allow_null=True, max_length=1000, default=""
     )
 
 
 class CheckInRequest(serializers.Serializer):
-    note = serializers.CharField(
+    note = StrictCharField(
         required=False, allow_blank=True, allow_null=True, max_length=1000, default=None
     )
-    idempotency_key = serializers.CharField(
+    idempotency_key = StrictCharField(
         required=False,
         allow_blank=True,
         allow_null=True,
@@ -166,7 +160,7 @@ class CheckInRequest(serializers.Serializer):
 
 
 class DisputeRequest(serializers.Serializer):
-    reason = serializers.CharField(
+    reason = StrictCharField(
         required=False, allow_blank=True, allow_null=True, max_length=1000, default=""
     )
 

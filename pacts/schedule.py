@@ -12,17 +12,29 @@ MIDNIGHT = time(0, 0)
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def is_valid_timezone(name: str) -> bool:
-    return name in _timezones()
+def is_valid_timezone(name: object) -> bool:
+    """The one test of a zone name, for every way a zone gets set (user settings from the
+    API and the Mini App, the phone's zone offered on Home, pact creation)."""
+    return isinstance(name, str) and name in canonical_timezones()
 
 
+# In the tz database's directory but not zones anyone lives in: `localtime` is this
+# machine's own zone (a symlink, different on every host), `Factory` a placeholder
+# whose abbreviation is "-00", `posixrules` a template for POSIX TZ strings.
+NOT_ZONES = frozenset({"localtime", "Factory", "posixrules"})
 _TZ_CACHE: frozenset[str] | None = None
 
 
-def _timezones() -> frozenset[str]:
+def canonical_timezones() -> frozenset[str]:
+    """IANA zone names (zoneinfo's `available_timezones()`) less the files in the tz
+    directory that are not zones, and the `posix/` and `right/` copies."""
     global _TZ_CACHE
     if _TZ_CACHE is None:
-        _TZ_CACHE = frozenset(available_timezones())
+        _TZ_CACHE = frozenset(
+            name
+            for name in available_timezones()
+            if name not in NOT_ZONES and not name.startswith(("posix/", "right/"))
+        )
     return _TZ_CACHE
 
 

@@ -16,16 +16,18 @@ from calendar import Calendar
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from urllib.parse import quote
 
 from babel.numbers import get_currency_precision
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from habitpact.miniapp import acting_user, miniapp_page, wants_full_page
+from habitpact.api import envelope
+from habitpact.forms import clean_text, form_key, form_text, minor_units
+from habitpact.miniapp import acting_user, frameable, miniapp_page, wants_full_page
 from habitpact.ratelimit import RateLimited, limit_user
 from ledger.models import Settlement
 
@@ -52,7 +54,7 @@ from .actions import (
 from .errors import DomainError
 from .models import Pact, PactDay, PactParticipant, User
 from .privacy import user_delete
-from .schedule import MIDNIGHT, is_valid_timezone
+from .schedule import MIDNIGHT, canonical_timezones, is_valid_timezone
 from .templatetags.hp import WEEKDAY_SHORT, clock_text, format_money, schedule_text
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,17 @@ def slow_down(request: HttpRequest, error: RateLimited) -> HttpResponse:
         response["HX-Trigger"] = json.dumps({"hp:error": event})
     response["Retry-After"] = str(error.retry_after)
     return response
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 404 handler (habitpact/urls.py): an address no route matches, such as
+    /pacts/not-a-uuid, gets the app's own "couldn't open that" screen, or the error
+    envelope under /api/ (Django's bare page otherwise)."""
+    if request.path.startswith("/api/"):
+        body = envelope("NOT_FOUND", "There's no such endpoint.", {"path": request.path[:200]})
+        return JsonResponse(body, status=404)
+    missing = DomainError("NOT_FOUND", "There's nothing at that address. Try going back home.")
+    return frameable(problem(request, missing))
 
 
 def now_in(request: HttpRequest) -> datetime:
@@ -481,8 +494,8 @@ def _perform(action: str, day: PactDay, user: User, request: HttpRequest, now: d
     if action == "check-in":
         day.check_in(
             user,
-            note=request.POST.get("note", "").strip()[:500] or None,
-            idempotency_key=request.POST.get("key") or None,
+            note=form_text(request.POST, "note", max_length=500) or None,
+            idempotency_key=form_key(request.POST, "key"),
             now=now,
         )
     elif action == "skip":
@@ -490,7 +503,7 @@ def _perform(action: str, day: PactDay, user: User, request: HttpRequest, now: d
     elif action == "miss":
         day.miss(user, now=now)
     elif action == "dispute":
-        day.dispute(user, reason=request.POST.get("reason", "").strip()[:500], now=now)
+        day.dispute(user, reason=form_text(request.POST, "reason", max_length=500), now=now)
     elif action == "resolve":
         resolution = request.POST.get("resolution", "")
         day.resolve(user, resolution, now=now)
@@ -560,11 +573,15 @@ def day_action(request: HttpRequest, pact_id: uuid.UUID, day: str, action: str) 
 
 
 def _month(value: str | None, fallback: date) -> date:
+    """The first of `?month=YYYY-MM`, or of `fallback`'s month when it isn't one. Years
+    stop short of date's limits, so the previous and next month always exist."""
     try:
         year, month = (int(part) for part in (value or "").split("-"))
-        return date(year, month, 1)
+        if 1 < year < 9999:
+            return date(year, month, 1)
     except ValueError:
-        return fallback.replace(day=1)
+        pass
+    return fallback.replace(day=1)
 
 
 def _add_months(first: date, months: int) -> date:
@@ -630,7 +647,7 @@ def pact_settings(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
         )
     error, success = None, None
     try:
-        pact_end(pact, user, reason=request.POST.get("reason", ""), now=now)
+        pact_end(pact, user, reason=form_text(request.POST, "reason", max_length=1000), now=now)
         success = "Pact ended."
     except DomainError as refusal:
         error = refusal
@@ -707,9 +724,7 @@ def invite(request: HttpRequest, code: str, answer: str = "") -> HttpResponse:
 
 
 def _zones() -> list[str]:
-    from zoneinfo import available_timezones
-
-    return sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+    return sorted(z for z in canonical_timezones() if "/" in z and not z.startswith("Etc/"))
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -880,19 +895,18 @@ class Draft:
         currency = raw["currency"].upper()
         stake = 0
         try:
-            precision = get_currency_precision(currency)
-            amount = Decimal(raw["stake"].replace(",", "."))
-            minor = amount.scaleb(precision)
-            if minor != minor.to_integral_value() or not amount.is_finite():
-                raise InvalidOperation
-            stake = int(minor)
-        except (InvalidOperation, ValueError, KeyError):
-            errors["stake_amount"] = "Enter an amount, like 5 or 5.50."
+            stake = minor_units(raw["stake"], currency, "stake_amount")
+        except DomainError as error:
+            errors.update(error.details)
         try:
             window = int(raw["window"])
         except ValueError:
             window = 0
         title = raw["title"].strip()
+        try:
+            clean_text(title, "title")
+        except DomainError as error:
+            errors.update(error.details)
         if title and raw["emoji"] in EMOJIS:
             title = f"{title} {raw['emoji']}"
         terms = PactTerms(

@@ -26,6 +26,7 @@ from babel.numbers import format_currency, get_currency_precision
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from telegram import InlineKeyboardMarkup
+from telegram.constants import MessageLimit
 
 from ledger.models import LedgerEntry, Settlement
 from pacts.actions import balance_of, pact_stats
@@ -35,6 +36,8 @@ from pacts.templatetags.hp import clock_text
 from . import keyboards as kb
 
 PARSE_MODE = "HTML"
+# Telegram refuses a longer message text (400 "message is too long").
+MAX_TEXT_LENGTH = MessageLimit.MAX_TEXT_LENGTH
 GENERIC_ERROR = "😅 Something went wrong. Please try again."
 
 
@@ -458,20 +461,30 @@ def settlement_confirmed(ctx: Context) -> Rendered:
     return Rendered(text)
 
 
+# Shorter and shorter titles until the summary fits in one Telegram message.
+SUMMARY_TITLE_LIMITS = (TITLE_LIMIT, 40, 24)
+
+
 def weekly_summary(ctx: Context) -> Rendered:
+    """One message for all the user's pacts, always within Telegram's 4096 characters
+    (a longer one is refused, so the summary was lost): titles are shortened step by
+    step, and if even the shortest don't fit, the last pacts give way to "…and N more"."""
     payload = ctx.payload
     start, end = (date.fromisoformat(payload[k]) for k in ("week_start", "week_end"))
-    lines = [f"📊 <b>Your week</b> ({short_date(start)} – {short_date(end)})"]
+    heading = f"📊 <b>Your week</b> ({short_date(start)} – {short_date(end)})"
     entries = payload.get("pacts") or []
     ids = {str(entry["pact_id"]) for entry in entries}
     pacts = {
         str(pact.pk): pact
         for pact in Pact.objects.prefetch_related("participants__user").filter(pk__in=ids)
     }
-    for entry in entries:
-        pact = pacts.get(str(entry["pact_id"]))
-        if pact is None:
-            continue  # ended and gone since the summary was written
+    found = [
+        (entry, pacts[str(entry["pact_id"])]) for entry in entries if str(entry["pact_id"]) in pacts
+    ]
+    if not found:
+        raise Skip("obsolete: no pacts left to summarise")
+
+    def block(entry: dict, pact: Pact, title_limit: int) -> str:
         other = pact.partner if entry.get("role") == "INITIATOR" else pact.initiator
         streak = entry.get("streak", 0)
         stats = (
@@ -479,16 +492,28 @@ def weekly_summary(ctx: Context) -> Rendered:
             f" · ⏭️ {entry.get('skipped', 0)} skipped"
             + (f" · 🔥 {plural(streak, 'day')} streak" if streak else "")
         )
-        balance = entry.get("balance", 0)
-        lines += [
-            "",
-            f"<b>{short(entry.get('title') or pact.title)}</b> with {name(other)}",
-            stats,
-            f"Tab: {tab_line(pact, balance)}",
-        ]
-    if len(lines) == 1:
-        raise Skip("obsolete: no pacts left to summarise")
-    return Rendered("\n".join(lines), kb.rows([kb.app_button("Open HabitPact →", "/")]))
+        title = short(entry.get("title") or pact.title, title_limit)
+        return "\n".join(
+            [
+                f"<b>{title}</b> with {name(other)}",
+                stats,
+                f"Tab: {tab_line(pact, entry.get('balance', 0))}",
+            ]
+        )
+
+    for limit in SUMMARY_TITLE_LIMITS:
+        text = "\n\n".join([heading, *(block(entry, pact, limit) for entry, pact in found)])
+        if len(text) <= MAX_TEXT_LENGTH:
+            break
+    else:
+        blocks = [block(entry, pact, SUMMARY_TITLE_LIMITS[-1]) for entry, pact in found]
+        while True:
+            more = f"…and {plural(len(found) - len(blocks), 'more pact')} in the app 👇"
+            text = "\n\n".join([heading, *blocks, more])
+            if len(text) <= MAX_TEXT_LENGTH or len(blocks) == 1:
+                break
+            blocks.pop()
+    return Rendered(text, kb.rows([kb.app_button("Open HabitPact →", "/")]))
 
 
 RENDERERS: dict[str, Callable[[Context], Rendered]] = {

@@ -32,16 +32,39 @@ def _secret_ok(request: HttpRequest) -> bool:
     return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
 
 
+# update_id is stored in a bigint column; Telegram's are far smaller.
+MAX_UPDATE_ID = 2**63 - 1
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _json_or_none(body: bytes) -> object:
+    """The body as JSON, or None: not JSON, NaN/Infinity, or nested deeper than
+    Python's stack (json.loads raises RecursionError, which would be a 500)."""
+    try:
+        return json.loads(body, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        return None
+
+
+def is_update(data: object) -> bool:
+    """An object whose update_id is a JSON integer that fits our column (not "123",
+    1.0, true or 2**63)."""
+    if not isinstance(data, dict):
+        return False
+    update_id = data.get("update_id")
+    return type(update_id) is int and 0 <= update_id <= MAX_UPDATE_ID
+
+
 @csrf_exempt
 @require_POST
 def telegram_webhook(request: HttpRequest) -> HttpResponse:
     if not _secret_ok(request):
         log.warning("webhook_bad_secret", extra={"remote_addr": request.META.get("REMOTE_ADDR")})
         return JsonResponse({"ok": False, "error": "forbidden"}, status=403)
-    try:
-        data = json.loads(request.body)
-        int(data["update_id"])
-    except (ValueError, KeyError, TypeError):
+    if not is_update(data := _json_or_none(request.body)):
         return JsonResponse({"ok": False, "error": "not a Telegram update"}, status=400)
     handled = process_update(data)
     return JsonResponse({"ok": True, "duplicate": not handled})

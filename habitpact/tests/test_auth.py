@@ -1,4 +1,7 @@
+import hashlib
+import hmac
 import time
+from urllib.parse import urlencode
 
 import jwt
 import pytest
@@ -13,6 +16,7 @@ from habitpact.auth import (
 )
 from habitpact.testing import sign_init_data
 from pacts.errors import DomainError
+from pacts.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +101,40 @@ def test_a_known_user_with_an_unchanged_name_costs_one_read(django_assert_num_qu
     with django_assert_num_queries(1):
         user, created = user_from_init_data(fields)
     assert not created and user.telegram_user_id == ALEX["id"]
+
+
+@pytest.mark.parametrize(
+    "user",
+    [
+        {**ALEX, "id": 2**63},
+        {**ALEX, "id": 10**30},
+        {**ALEX, "id": "4242"},
+        {**ALEX, "id": True},
+        {**ALEX, "id": 0},
+        {**ALEX, "first_name": {"nested": "object"}},
+        {**ALEX, "last_name": ["Code"]},
+        {**ALEX, "username": 42},
+        {**ALEX, "first_name": "Al\x00ex"},
+        ["not", "an", "object"],
+    ],
+)
+def test_a_signed_user_of_the_wrong_shape_is_invalid_init_data_not_a_500(user):
+    from habitpact.tests.api import API, assert_error, client_for
+
+    response = client_for(None).post(
+        f"{API}/auth/telegram", {"init_data": sign_init_data(user)}, format="json"
+    )
+
+    assert_error(response, 401, "AUTH_INVALID_INIT_DATA")
+    assert not User.objects.exists()
+
+
+def test_a_deeply_nested_signed_user_is_invalid_init_data():
+    fields = {"auth_date": str(int(time.time())), "user": "[" * 100_000 + "]" * 100_000}
+    check = "\n".join(f"{k}={v}" for k, v in sorted(fields.items()))
+    secret = hmac.new(b"WebAppData", settings.TELEGRAM_BOT_TOKEN.encode(), hashlib.sha256)
+    fields["hash"] = hmac.new(secret.digest(), check.encode(), hashlib.sha256).hexdigest()
+    raw = urlencode(fields)
+    assert code_of(lambda: user_from_init_data(validate_init_data(raw))) == (
+        "AUTH_INVALID_INIT_DATA"
+    )

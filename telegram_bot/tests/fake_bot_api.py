@@ -26,6 +26,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
+# Telegram refuses longer texts with 400 "message is too long" (it counts after parsing
+# the HTML; counting the raw text, tags and all, is the stricter test).
+MAX_TEXT_LENGTH = 4096
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,9 @@ class FakeBotApi:
             fault = queue.popleft() if queue else None
             if fault is None and call.chat_id in self._blocked and method == "sendMessage":
                 fault = Fault.blocked()
+            too_long = len(str(params.get("text", ""))) > MAX_TEXT_LENGTH
+            if fault is None and too_long and method in ("sendMessage", "editMessageText"):
+                fault = Fault.bad_request("Bad Request: message is too long")
         if fault is not None and fault.hang:
             self._release.wait(30)
             fault = None

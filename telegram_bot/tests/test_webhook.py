@@ -160,3 +160,42 @@ def test_a_handler_failure_is_logged_and_the_user_told(
     [record] = [r for r in caplog.records if r.msg == "bot_handler_error"]
     assert record.telegram_user_id == initiator.telegram_user_id
     assert record.exc_info[0] is RuntimeError
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"update_id": 9223372036854775808, "message": {}}',  # 2**63
+        '{"update_id": "123456789012345678901234567890"}',
+        '{"update_id": Infinity}',
+        '{"update_id": NaN}',
+        '{"update_id": 1.0}',
+        '{"update_id": true}',
+        '{"update_id": -1}',
+        '[{"update_id": 1}]',
+        '{"update_id": 5, "message": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        "[" * 100_000 + "]" * 100_000,
+    ],
+    ids=[
+        "2**63",
+        "30 digits",
+        "Infinity",
+        "NaN",
+        "float",
+        "bool",
+        "negative",
+        "list",
+        "deep",
+        "deep-list",
+    ],
+)
+def test_a_hostile_update_is_refused_with_400_not_a_500(client, db, fake_api, body):
+    response = client.post(
+        URL,
+        data=body,
+        content_type="application/json",
+        HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=WEBHOOK_SECRET,
+    )
+    assert response.status_code == 400
+    assert not ProcessedUpdate.objects.exists()
+    assert sent(fake_api) == []
