@@ -280,3 +280,11 @@ def test_the_demo_seeds_history_is_not_sent_again_by_the_local_sender(db):
 
     assert OutboxMessage.objects.filter(status="SENT").count() > 10
     assert not OutboxMessage.objects.filter(status="PENDING").exists()
+
+
+def test_copying_env_example_changes_nothing_until_a_line_is_uncommented():
+    """Settings read .env now: a verbatim copy must not point a checkout at a made-up
+    database or turn debug off."""
+    from dotenv import dotenv_values
+
+    assert dotenv_values(ROOT / ".env.example") == {}
