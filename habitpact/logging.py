@@ -60,6 +60,20 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class QuietTaskChatter(logging.Filter):
+    """The local run's console (DEBUG): drop django-q2's four INFO lines per task run
+    (enqueued, created from schedule, processing, processed), keep its start/stop lines
+    and every warning. Our jobs log their own `job_finished` line. Matched on the text:
+    if django-q2 rewords one, that line simply shows again."""
+
+    CHATTER = re.compile(
+        r"^Enqueued \[| created task .+ from schedule \[| processing .+ '|^Processed '"
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.INFO or not self.CHATTER.search(record.getMessage())
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, event, request_id, then extras."""
 
@@ -82,8 +96,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+def _text_value(value: Any) -> str:
+    """A field as a person reads it, on one line: bare when it is one word, quoted (JSON
+    string rules, so a newline shows as \\n) when it has spaces, lists as JSON."""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    text = str(value)
+    if text == "" or any(ch.isspace() or ch in '"=' for ch in text):
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
 class TextFormatter(logging.Formatter):
-    """For a terminal (`LOG_FORMAT=text`): `LEVEL logger event key=value ...`."""
+    """For a terminal (the default under DEBUG, or `LOG_FORMAT=text`):
+    `LEVEL logger event key=value ...`, one line per record."""
 
     def format(self, record: logging.LogRecord) -> str:
         fields = _extras(record)
@@ -92,7 +118,7 @@ class TextFormatter(logging.Formatter):
             fields = {"request_id": request_id, **fields}
         line = f"{record.levelname} {record.name} {record.getMessage()}"
         if fields:
-            line += " " + " ".join(f"{k}={v}" for k, v in fields.items())
+            line += " " + " ".join(f"{k}={_text_value(v)}" for k, v in fields.items())
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line

@@ -129,19 +129,44 @@ def dev_login(request: HttpRequest) -> HttpResponse:
 
     The page stores a bearer token for the chosen user in the tab's sessionStorage; the
     page script sends it as the `Authorization` header, exactly as it sends initData
-    inside Telegram. With DEBUG off this view does not exist (404).
+    inside Telegram. Pending invites are listed with their `/invite/<code>` links and a
+    button per other user that signs in and opens the invite (`next`), which is how the
+    second person answers an invite in a plain browser. With DEBUG off this view does
+    not exist (404).
     """
     from django.http import Http404
+    from django.utils.http import url_has_allowed_host_and_scheme
 
     from habitpact.auth import issue_token
+    from pacts.models import Pact
 
     if not settings.DEBUG:
         raise Http404("No dev login outside DEBUG.")
-    chosen = None
+    chosen, next_url = None, "/"
     if request.method == "POST":
         chosen = User.objects.filter(pk=request.POST.get("user"), is_active=True).first()
-    users = User.objects.filter(is_active=True, deleted_at__isnull=True).order_by(
-        "telegram_user_id"
-    )[:50]
-    context = {"users": users, "chosen": chosen, "token": issue_token(chosen) if chosen else ""}
+        wanted = request.POST.get("next", "")
+        # Only a path on this site: the page navigates there with the token.
+        if wanted.startswith("/") and url_has_allowed_host_and_scheme(wanted, allowed_hosts=None):
+            next_url = wanted
+    users = list(
+        User.objects.filter(is_active=True, deleted_at__isnull=True).order_by("telegram_user_id")[
+            :50
+        ]
+    )
+    invites = [
+        {"pact": pact, "answerers": [u for u in users if u.pk != pact.created_by_user_id]}
+        for pact in Pact.objects.filter(
+            status=Pact.Status.PENDING_ACCEPT, invite_code__isnull=False
+        )
+        .select_related("created_by_user")
+        .order_by("-created_at")[:20]
+    ]
+    context = {
+        "users": users,
+        "invites": invites,
+        "chosen": chosen,
+        "next_url": next_url,
+        "token": issue_token(chosen) if chosen else "",
+    }
     return TemplateResponse(request, "dev_login.html", context)

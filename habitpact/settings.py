@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -51,6 +52,15 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 TESTING = "pytest" in sys.modules or (len(sys.argv) > 1 and sys.argv[1] == "test")
+
+# --- .env (local run) ------------------------------------------------------------------
+# python-dotenv only loads KEY=value lines into os.environ; the env_* helpers above stay
+# the one place values are parsed and checked (django-environ would bring a second
+# parser). A variable set in the environment wins over the file. ENV_FILE names another
+# file. The test suite never reads it: tests must not depend on a developer's .env.
+if not TESTING:
+    load_dotenv(os.environ.get("ENV_FILE") or BASE_DIR / ".env", override=False)
+
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
 # Local use (debug, tests, or the zero-setup SQLite database) may run on a throwaway key;
@@ -250,8 +260,9 @@ if os.environ.get("CONTENT_SECURITY_POLICY") is not None:
 # /metrics (habitpact/metrics.py): `Authorization: Bearer <METRICS_TOKEN>`; unset = off
 # (open only under DEBUG).
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
-# One JSON object per line (habitpact/logging.py); LOG_FORMAT=text for a terminal.
-LOG_FORMAT = env_str("LOG_FORMAT", "json")
+# One JSON object per line (habitpact/logging.py) in production; under DEBUG (the local
+# run) `LEVEL logger event key=value` lines a person can read.
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}.")
 LOGGING = {
@@ -277,3 +288,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+if DEBUG:
+    # The local run's console: django-q2's per-task chatter (enqueued, processing,
+    # processed) hides what matters; each job still logs its own `job_finished` line.
+    LOGGING["filters"]["task_chatter"] = {"()": "habitpact.logging.QuietTaskChatter"}
+    LOGGING["loggers"]["django-q"] = {"filters": ["task_chatter"]}

@@ -39,7 +39,9 @@ marked SENT, like Django's console e-mail backend.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
 import time
 import warnings
 from collections import Counter, deque
@@ -221,6 +223,14 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain_text(telegram_html: str) -> str:
+    """A message in Telegram's HTML parse mode as plain text: tags dropped, entities read."""
+    return html.unescape(_TAG.sub("", telegram_html))
+
+
 class LogTransport:
     """No bot token: write each message to the log instead (local development)."""
 
@@ -231,11 +241,12 @@ class LogTransport:
                 for row in (rendered.reply_markup.inline_keyboard if rendered.reply_markup else [])
                 for button in row
             ]
+            # One log line per message, as the person would read it (no HTML tags); the
+            # local run's text logs show it on the console as it is "sent".
             log.info(
                 "bot_message_logged",
-                extra={"chat_id": chat_id, "text": rendered.text, "buttons": buttons},
+                extra={"chat_id": chat_id, "text": plain_text(rendered.text), "buttons": buttons},
             )
-            print(f"--- Telegram message to {chat_id} ---\n{rendered.text}\n{buttons or ''}")
         return [Outcome(Result.SENT)] * len(items)
 
     def close(self) -> None:

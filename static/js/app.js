@@ -175,7 +175,7 @@
     var token = document.getElementById("dev-token");
     if (token) {
       sessionStorage.setItem("hp_auth", token.getAttribute("data-token"));
-      location.replace("/");
+      location.replace(token.getAttribute("data-next") || "/");
       return;
     }
     // telegram-web-app.js defines Telegram.WebApp in any browser; only initData says

@@ -223,6 +223,9 @@ def test_without_a_token_messages_go_to_the_log(settings, caplog, fake_api, pact
     logged = [r for r in caplog.records if r.msg == "bot_message_logged"]
     assert logged[0].chat_id == initiator.telegram_user_id
     assert "accepted your pact" in logged[0].text
+    # As the person reads it: Telegram's HTML tags dropped, entities decoded.
+    assert logged[0].text.startswith("🤝 Sam accepted your pact Gym 🏋️!")
+    assert "<b>" not in logged[0].text
     assert only_row(initiator).status == "SENT"
     assert fake_api.calls_to("sendMessage") == []
 
