@@ -491,7 +491,8 @@ class PactDay(models.Model):
         role = self.pact.role_of(user)
         if role is None:
             return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
-        if self.pact.status != Pact.Status.ACTIVE:
+        # Ending a pact does not cut a running dispute window short (rule 13).
+        if self.pact.status not in (Pact.Status.ACTIVE, Pact.Status.ENDED):
             return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
         if role != PactParticipant.Role.PARTNER:
             return DomainError("FORBIDDEN_WRONG_ROLE", "Only the partner can dispute a check-in.")
