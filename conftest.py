@@ -135,3 +135,19 @@ def run_together(n, fn):
 
     with ThreadPoolExecutor(n) as pool:
         return list(pool.map(call, range(n)))
+
+
+def wait_until_blocked_on_a_lock(count: int = 1, *, attempts: int = 200_000) -> None:
+    """Return once `count` sessions of this test database wait on a row lock (PostgreSQL),
+    so a race test can release the lock holder at exactly the moment that matters,
+    without sleeping. Fails the test if that never happens."""
+    sql = (
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    with connection.cursor() as cursor:
+        for _ in range(attempts):
+            cursor.execute(sql)
+            if cursor.fetchone()[0] >= count:
+                return
+    raise AssertionError(f"no session waited on a lock after {attempts} looks")
