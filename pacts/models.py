@@ -236,8 +236,14 @@ class Pact(models.Model):
         return local_deadline(day, self.deadline_time, self.tz)
 
     def lock(self) -> None:
-        """Re-read this row under `SELECT ... FOR UPDATE` (inside a transaction)."""
-        self.refresh_from_db(from_queryset=Pact.objects.select_for_update())
+        """Re-read this row under `SELECT ... FOR NO KEY UPDATE` (inside a transaction).
+
+        NO KEY: a pact's id never changes, and the plain FOR UPDATE would also block the
+        foreign-key checks of rows that point at the pact (FOR KEY SHARE, taken at commit
+        since Django's FKs are deferred). A deadline sweep holding a day's row lock and
+        committing its FORFEIT would then wait for a close that waits for that day:
+        a deadlock. Two lockers still exclude each other."""
+        self.refresh_from_db(from_queryset=Pact.objects.select_for_update(no_key=True))
         self.__dict__.pop("members", None)
 
 

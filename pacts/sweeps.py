@@ -587,7 +587,7 @@ def materialize_pact_days(pact: Pact, now: datetime) -> int:
     # under the pact's row lock, which every close holds, so days are never inserted into
     # a pact that has just ended. Callers run inside a transaction.
     current = (
-        Pact.objects.select_for_update()
+        Pact.objects.select_for_update(no_key=True)  # the lock `Pact.lock()` takes
         .filter(pk=pact.pk)
         .values_list("status", "days_materialized_through")
         .first()

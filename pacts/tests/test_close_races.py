@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from conftest import make_active_pact, make_user, wait_until_blocked_on_a_lock
 from pacts.actions import pact_end
 from pacts.models import Pact, PactDay
+from pacts.privacy import user_delete
 from pacts.sweeps import materialize_days
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -95,3 +96,45 @@ def test_the_materialize_job_holding_a_stale_active_pact_adds_no_days_to_it(peop
         assert job.result() == 0
     assert not PactDay.objects.filter(pact=pact).exists()
     assert Pact.objects.get(pk=pact.pk).status == Pact.Status.ENDED
+
+
+@pytest.mark.parametrize("close", ["end", "delete account"])
+def test_closing_while_the_deadline_sweep_holds_the_day_misses_it_once(people, close):
+    """The sweep has claimed the overdue day and not committed; the close waits for it,
+    then finds the day decided. Neither deadlocks (the sweep's ledger rows point at the
+    pact and the users, whose rows the close holds) nor writes a second forfeit."""
+    from ledger.models import LedgerEntry
+    from pacts import sweeps
+
+    alex, sam = people
+    with time_machine.travel(MONDAY_9, tick=False):
+        pact = make_active_pact(alex, sam)
+    after_deadline = datetime(2025, 1, 20, 21, 5, tzinfo=UTC)
+    claimed, release = Event(), Event()
+
+    def sweep():
+        with transaction.atomic():
+            taken = sweeps._miss_due_batch_sql(after_deadline, 100)
+            claimed.set()
+            assert release.wait(timeout=30)
+        return taken
+
+    def end():
+        assert claimed.wait(timeout=30)
+        if close == "end":
+            pact_end(Pact.objects.get(pk=pact.pk), sam, now=after_deadline)
+        else:
+            user_delete(sam, now=after_deadline)
+
+    with ThreadPoolExecutor(2) as pool:
+        swept = pool.submit(_in_thread(sweep))
+        ended = pool.submit(_in_thread(end))
+        wait_until_blocked_on_a_lock()  # the close waits on the claimed day's row
+        release.set()
+        assert swept.result() == 1
+        ended.result()
+    assert Pact.objects.get(pk=pact.pk).status == Pact.Status.ENDED
+    assert dict(PactDay.objects.filter(pact=pact).values_list("date", "status")) == {
+        date(2025, 1, 20): "MISSED"
+    }
+    assert LedgerEntry.objects.filter(pact=pact, type="FORFEIT").count() == 1
