@@ -9,6 +9,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time
 from threading import Barrier
+from time import monotonic
 
 import pytest
 import time_machine
@@ -137,17 +138,22 @@ def run_together(n, fn):
         return list(pool.map(call, range(n)))
 
 
-def wait_until_blocked_on_a_lock(count: int = 1, *, attempts: int = 200_000) -> None:
+def wait_until_blocked_on_a_lock(waiter=None, *, count: int = 1, seconds: float = 20) -> None:
     """Return once `count` sessions of this test database wait on a row lock (PostgreSQL),
     so a race test can release the lock holder at exactly the moment that matters,
-    without sleeping. Fails the test if that never happens."""
+    without sleeping. Fails the test if `waiter` (the Future expected to block) finishes
+    instead, or if nothing waits within `seconds` (a monotonic clock: time-machine
+    leaves it alone)."""
     sql = (
         "SELECT count(*) FROM pg_stat_activity "
         "WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
+    give_up = monotonic() + seconds
     with connection.cursor() as cursor:
-        for _ in range(attempts):
+        while monotonic() < give_up:
             cursor.execute(sql)
             if cursor.fetchone()[0] >= count:
                 return
-    raise AssertionError(f"no session waited on a lock after {attempts} looks")
+            if waiter is not None and waiter.done():
+                raise AssertionError(f"finished without waiting on a lock: {waiter.result()!r}")
+    raise AssertionError(f"no session waited on a lock within {seconds} s")

@@ -557,6 +557,18 @@ class PactDay(models.Model):
                 "Only a missed day can be waived.",
                 {"status": self.status},
             )
+        # Rule 14: the tab never goes below zero. A miss already settled is paid for;
+        # its waiver would leave the partner owing the initiator. (`waive` holds the
+        # pact's lock while asking, the one settlements take, so the balance holds.)
+        from .stats import balance_of  # stats builds on this module
+
+        balance = balance_of(self.pact)
+        if balance - self.pact.stake_amount < 0:
+            return DomainError(
+                "WAIVE_EXCEEDS_BALANCE",
+                "That miss is already paid for: waiving it now would tip the tab below zero.",
+                {"balance": balance, "amount": self.pact.stake_amount},
+            )
         return None
 
     def dispute_window_open(self, now: datetime | None = None) -> bool:
@@ -718,6 +730,9 @@ class PactDay(models.Model):
         """MISSED → WAIVED by the partner: a WAIVER entry reverses the day's forfeit."""
         now = _now(now)
         with transaction.atomic():
+            # The pact first (the order settlements and adjustments use), so the balance
+            # the refusal reads cannot shrink before this commits.
+            self.pact.lock()
             self.lock()
             self._raise(self._refusal_waive(user, now))
             forfeit = LedgerEntry.objects.get(pact_day=self, type=LedgerEntry.Type.FORFEIT)

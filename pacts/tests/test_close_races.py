@@ -62,7 +62,7 @@ def test_a_check_in_that_answered_done_is_never_deleted_by_a_concurrent_end(peop
     with ThreadPoolExecutor(2) as pool:
         done = pool.submit(_in_thread(check_in))
         ended = pool.submit(_in_thread(end))
-        wait_until_blocked_on_a_lock()  # the end waits on the checked-in day's row
+        wait_until_blocked_on_a_lock(ended)  # the end waits on the checked-in day's row
         release.set()
         assert done.result().status == PactDay.Status.DONE
         assert ended.result().status == Pact.Status.ENDED
@@ -90,7 +90,7 @@ def test_the_materialize_job_holding_a_stale_active_pact_adds_no_days_to_it(peop
     with ThreadPoolExecutor(2) as pool:
         ending = pool.submit(_in_thread(end))
         job = pool.submit(_in_thread(materialize))
-        wait_until_blocked_on_a_lock()  # the job waits on the ending pact's row
+        wait_until_blocked_on_a_lock(job)  # the job waits on the ending pact's row
         release.set()
         ending.result()
         assert job.result() == 0
@@ -129,7 +129,7 @@ def test_closing_while_the_deadline_sweep_holds_the_day_misses_it_once(people, c
     with ThreadPoolExecutor(2) as pool:
         swept = pool.submit(_in_thread(sweep))
         ended = pool.submit(_in_thread(end))
-        wait_until_blocked_on_a_lock()  # the close waits on the claimed day's row
+        wait_until_blocked_on_a_lock(ended)  # the close waits on the claimed day's row
         release.set()
         assert swept.result() == 1
         ended.result()

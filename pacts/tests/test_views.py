@@ -294,6 +294,22 @@ def test_partner_can_waive_a_missed_day(clock, pact, initiator, partner):
     assert "waived this miss" in text(response)
 
 
+def test_no_waive_button_for_a_miss_already_settled(clock, pact, initiator, partner):
+    from datetime import UTC, datetime
+
+    from ledger.actions import settlement_confirm, settlement_propose
+    from pacts.sweeps import process_deadlines
+
+    clock.move_to(datetime(2025, 1, 20, 22, 0, tzinfo=UTC))
+    process_deadlines()
+    settlement_confirm(settlement_propose(pact, initiator), partner)
+    url = f"/pacts/{pact.pk}/days/{MONDAY}"
+    assert "Waive this miss" not in text(MiniApp(partner).get(url))
+    response = MiniApp(partner).post(f"{url}/waive")
+    assert response.status_code == 409
+    assert "already paid for" in text(response)
+
+
 def test_initiator_can_own_up_to_a_miss(pact, initiator):
     url = f"/pacts/{pact.pk}/days/{MONDAY}"
     assert "I won't make it today" in text(MiniApp(initiator).get(url))
