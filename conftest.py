@@ -15,7 +15,7 @@ import pytest
 import time_machine
 from django.db import connection
 
-from habitpact.db import SQLITE_NO_DELETE
+from habitpact.db import SQLITE_NO_DELETE, truncating_the_ledger
 from pacts.actions import PactTerms, pact_accept, pact_create
 from pacts.models import Pact, User
 
@@ -39,19 +39,22 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _sqlite_flush_keeps_ledger_rule(django_db_setup, django_db_blocker):
-    """Transactional tests end with a flush, which on SQLite is DELETE FROM every table;
-    the append-only trigger (rightly) refuses that for ledger_entries. Lift the trigger
-    for the flush only, and put it back straight after."""
-    if connection.vendor != "sqlite":
-        yield
-        return
+def _flush_keeps_ledger_rule(django_db_setup, django_db_blocker):
+    """Transactional tests end with a flush, which the ledger's append-only triggers
+    (rightly) refuse: on SQLite it is DELETE FROM every table (`ledger_no_delete`), on
+    PostgreSQL one TRUNCATE of every table (`ledger_no_truncate`). Lift the trigger for
+    the flush only, inside its transaction, and put it back straight after.
+
+    Only this test process's flush is changed (its connection's `ops`); the migrations
+    and the app never lift a trigger, so the guarantee in production is untouched."""
     original = connection.ops.sql_flush
 
     def sql_flush(style, tables, **kwargs):
         statements = original(style, tables, **kwargs)
         if "ledger_entries" not in tables:
             return statements
+        if connection.vendor == "postgresql":
+            return truncating_the_ledger(statements)
         return ["DROP TRIGGER IF EXISTS ledger_no_delete", *statements, SQLITE_NO_DELETE]
 
     connection.ops.sql_flush = sql_flush
