@@ -361,6 +361,19 @@ def today_for(pact: Pact, *, now: datetime | None = None) -> PactDay | None:
         return None
 
 
+def open_days(pact: Pact, *, now: datetime | None = None) -> list[PactDay]:
+    """The pact's days whose outcome can still move the tab: a DONE day inside its
+    dispute window, or a DISPUTED day awaiting its resolution. Ending a pact leaves them
+    open (rule 13), so "final" balances are final only once this is empty."""
+    S = PactDay.Status
+    return list(
+        PactDay.objects.filter(
+            Q(status=S.DISPUTED) | Q(status=S.DONE, dispute_open_until__gt=_now(now)),
+            pact=pact,
+        ).order_by("date")
+    )
+
+
 @dataclass(frozen=True)
 class PactStats:
     total_days: int

@@ -34,6 +34,7 @@ from .actions import (
     day_for,
     invite_link,
     invite_status,
+    open_days,
     pact_accept,
     pact_create,
     pact_decline,
@@ -293,6 +294,8 @@ def _detail_context(pact: Pact, user: User, now: datetime) -> dict:
         "pending_settlement": pact.settlements.filter(status=Settlement.Status.PENDING).first(),
         "week": _week(pact, now),
         "checkin_key": uuid.uuid4().hex,
+        # An ended pact's days still open to dispute or in dispute (rule 13).
+        "open_days": open_days(pact, now=now) if pact.status == Pact.Status.ENDED else [],
     }
 
 
