@@ -6,7 +6,9 @@ reaches the person is erased, and the row shows as "Deleted user".
 
 `user_delete`, in one transaction:
 
-1. ends every ACTIVE pact through `pact_end` (the partner is told, as for any ending),
+1. ends every ACTIVE pact through `pact_end` (days past their deadline are decided
+   first, as for any ending, so deleting an account never escapes a forfeit; the
+   partner is told),
    and expires invites the user sent that nobody has answered yet;
 2. cancels pending settlements through `settlement_cancel`;
 3. erases what the user wrote alone (check-in notes, dispute reasons) and their name as
