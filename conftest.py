@@ -45,21 +45,24 @@ def _flush_keeps_ledger_rule(django_db_setup, django_db_blocker):
     PostgreSQL one TRUNCATE of every table (`ledger_no_truncate`). Lift the trigger for
     the flush only, inside its transaction, and put it back straight after.
 
-    Only this test process's flush is changed (its connection's `ops`); the migrations
-    and the app never lift a trigger, so the guarantee in production is untouched."""
-    original = connection.ops.sql_flush
+    Only this test process's flush is changed (the backend's `sql_flush`, patched on its
+    class so every connection of the process has it: the browser tests flush through a
+    connection other than the one this fixture sees); the migrations and the app never
+    lift a trigger, so the guarantee in production is untouched."""
+    ops_class = type(connection.ops)
+    original = ops_class.sql_flush
 
-    def sql_flush(style, tables, **kwargs):
-        statements = original(style, tables, **kwargs)
+    def sql_flush(ops, style, tables, **kwargs):
+        statements = original(ops, style, tables, **kwargs)
         if "ledger_entries" not in tables:
             return statements
-        if connection.vendor == "postgresql":
+        if ops.connection.vendor == "postgresql":
             return truncating_the_ledger(statements)
         return ["DROP TRIGGER IF EXISTS ledger_no_delete", *statements, SQLITE_NO_DELETE]
 
-    connection.ops.sql_flush = sql_flush
+    ops_class.sql_flush = sql_flush
     yield
-    connection.ops.sql_flush = original
+    ops_class.sql_flush = original
 
 
 @pytest.fixture
