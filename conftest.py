@@ -9,12 +9,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time
 from threading import Barrier
+from time import monotonic
 
 import pytest
 import time_machine
 from django.db import connection
 
-from habitpact.db import SQLITE_NO_DELETE
+from habitpact.db import SQLITE_NO_DELETE, truncating_the_ledger
 from pacts.actions import PactTerms, pact_accept, pact_create
 from pacts.models import Pact, User
 
@@ -38,24 +39,30 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _sqlite_flush_keeps_ledger_rule(django_db_setup, django_db_blocker):
-    """Transactional tests end with a flush, which on SQLite is DELETE FROM every table;
-    the append-only trigger (rightly) refuses that for ledger_entries. Lift the trigger
-    for the flush only, and put it back straight after."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    original = connection.ops.sql_flush
+def _flush_keeps_ledger_rule(django_db_setup, django_db_blocker):
+    """Transactional tests end with a flush, which the ledger's append-only triggers
+    (rightly) refuse: on SQLite it is DELETE FROM every table (`ledger_no_delete`), on
+    PostgreSQL one TRUNCATE of every table (`ledger_no_truncate`). Lift the trigger for
+    the flush only, inside its transaction, and put it back straight after.
 
-    def sql_flush(style, tables, **kwargs):
-        statements = original(style, tables, **kwargs)
+    Only this test process's flush is changed (the backend's `sql_flush`, patched on its
+    class so every connection of the process has it: the browser tests flush through a
+    connection other than the one this fixture sees); the migrations and the app never
+    lift a trigger, so the guarantee in production is untouched."""
+    ops_class = type(connection.ops)
+    original = ops_class.sql_flush
+
+    def sql_flush(ops, style, tables, **kwargs):
+        statements = original(ops, style, tables, **kwargs)
         if "ledger_entries" not in tables:
             return statements
+        if ops.connection.vendor == "postgresql":
+            return truncating_the_ledger(statements)
         return ["DROP TRIGGER IF EXISTS ledger_no_delete", *statements, SQLITE_NO_DELETE]
 
-    connection.ops.sql_flush = sql_flush
+    ops_class.sql_flush = sql_flush
     yield
-    connection.ops.sql_flush = original
+    ops_class.sql_flush = original
 
 
 @pytest.fixture
@@ -135,3 +142,24 @@ def run_together(n, fn):
 
     with ThreadPoolExecutor(n) as pool:
         return list(pool.map(call, range(n)))
+
+
+def wait_until_blocked_on_a_lock(waiter=None, *, count: int = 1, seconds: float = 20) -> None:
+    """Return once `count` sessions of this test database wait on a row lock (PostgreSQL),
+    so a race test can release the lock holder at exactly the moment that matters,
+    without sleeping. Fails the test if `waiter` (the Future expected to block) finishes
+    instead, or if nothing waits within `seconds` (a monotonic clock: time-machine
+    leaves it alone)."""
+    sql = (
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    give_up = monotonic() + seconds
+    with connection.cursor() as cursor:
+        while monotonic() < give_up:
+            cursor.execute(sql)
+            if cursor.fetchone()[0] >= count:
+                return
+            if waiter is not None and waiter.done():
+                raise AssertionError(f"finished without waiting on a lock: {waiter.result()!r}")
+    raise AssertionError(f"no session waited on a lock within {seconds} s")

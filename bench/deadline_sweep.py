@@ -39,9 +39,13 @@ os.environ.setdefault("DJANGO_DEBUG", "1")  # a throwaway secret key is fine her
 
 NOW = "2025-01-21 09:00:00+00"
 
+# One string, so one implicit transaction: the append-only ledger refuses TRUNCATE
+# (ledger/0004) unless its trigger is lifted around it, as `truncating_the_ledger` does.
 SEED_SQL = """
+ALTER TABLE ledger_entries DISABLE TRIGGER ledger_no_truncate;
 TRUNCATE users, pacts, pact_participants, pact_days, ledger_entries, outbox, settlements
     CASCADE;
+ALTER TABLE ledger_entries ENABLE TRIGGER ledger_no_truncate;
 INSERT INTO users (id, password, is_superuser, telegram_user_id, display_name, timezone,
                    notify_reminders, notify_disputes, reminder_minutes_before, is_staff,
                    is_active, created_at, updated_at)

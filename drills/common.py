@@ -71,14 +71,18 @@ def migrate() -> None:
 
 def reset_data() -> None:
     """Empty the product's tables (the drills' own database only)."""
-    from django.db import connection
+    from django.db import connection, transaction
+
+    from habitpact.db import truncating_the_ledger
 
     assert connection.settings_dict["NAME"].startswith(("hp_drills", "hp_drill")), "not ours"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE users, pacts, pact_participants, pact_days, ledger_entries, outbox,"
-            " settlements, rate_limit_counters CASCADE"
-        )
+    truncate = (
+        "TRUNCATE users, pacts, pact_participants, pact_days, ledger_entries, outbox,"
+        " settlements, rate_limit_counters CASCADE"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in truncating_the_ledger([truncate]):  # ledger/0004 refuses it
+            cursor.execute(statement)
 
 
 def free_port() -> int:

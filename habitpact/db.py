@@ -71,6 +71,24 @@ UPDATE_UPDATED_AT_FUNCTION = VendorRunSQL(
     "DROP FUNCTION IF EXISTS update_updated_at();",
 )
 
+# The BEFORE TRUNCATE statement trigger of ledger/0004 (PostgreSQL). Throwaway databases
+# (the test suite's flush, the drills, the benches) lift it inside the transaction that
+# empties the tables; see `truncating_the_ledger`.
+LEDGER_NO_TRUNCATE = "ledger_no_truncate"
+
+
+def truncating_the_ledger(statements: list[str]) -> list[str]:
+    """`statements` (which TRUNCATE ledger_entries) wrapped so PostgreSQL allows them:
+    the trigger is disabled before and enabled after, in the caller's one transaction,
+    so a failure rolls the trigger back on too. For throwaway databases only: it needs
+    the table's owner, which the app's own role need not be in production."""
+    return [
+        f"ALTER TABLE ledger_entries DISABLE TRIGGER {LEDGER_NO_TRUNCATE}",
+        *statements,
+        f"ALTER TABLE ledger_entries ENABLE TRIGGER {LEDGER_NO_TRUNCATE}",
+    ]
+
+
 SQLITE_NO_DELETE = f"""CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger_entries
         BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END;"""
 

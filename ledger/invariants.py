@@ -11,13 +11,26 @@ production while it serves traffic. The reliability drills run it after every sc
 5. Every CONFIRMED settlement has one SETTLEMENT entry of minus its amount, and every
    SETTLEMENT entry belongs to exactly one confirmed settlement.
 6. Each pact's balance in the `pact_balances` view equals the sum of its entries.
+7. No balance is below zero (rule 14: the tab never goes below zero).
+8. No PENDING day belongs to a pact that is no longer running (ended, or any status but
+   PENDING_ACCEPT and ACTIVE): closing decides or removes every pending day (rule 13).
+9. No PENDING day is more than two deadline-sweep intervals past its deadline: the
+   sweep (or a close) has decided it, or the worker is down and money is waiting.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.utils import timezone
+
+from pacts.tasks import DEADLINE_SWEEP_MINUTES
+
+# A day may wait for the next sweep, and the scheduler fires up to ~30 s late: two
+# intervals is the most a healthy deployment leaves a day PENDING past its deadline.
+OVERDUE_GRACE = timedelta(minutes=2 * DEADLINE_SWEEP_MINUTES)
 
 CHECKS: dict[str, str] = {
     "missed day without exactly one forfeit and no waiver": """
@@ -70,6 +83,18 @@ CHECKS: dict[str, str] = {
           ON t.pact_id = b.pact_id
         WHERE b.balance <> t.total
     """,
+    "negative balance": """
+        SELECT b.pact_id, b.pact_id FROM pact_balances b WHERE b.balance < 0
+    """,
+    "pending day of a pact that is no longer running": """
+        SELECT d.id, d.pact_id FROM pact_days d
+        JOIN pacts p ON p.id = d.pact_id
+        WHERE d.status = 'PENDING' AND p.status NOT IN ('PENDING_ACCEPT', 'ACTIVE')
+    """,
+    "pending day more than two sweep intervals past its deadline": """
+        SELECT d.id, d.pact_id FROM pact_days d
+        WHERE d.status = 'PENDING' AND d.deadline_at < %(overdue_before)s
+    """,
 }
 
 
@@ -80,14 +105,17 @@ class Violation:
     pact_id: str
 
 
-def check_ledger(limit_per_rule: int = 100) -> list[Violation]:
-    """Every violation found (up to `limit_per_rule` of each kind). Empty means healthy."""
+def check_ledger(limit_per_rule: int = 100, *, now: datetime | None = None) -> list[Violation]:
+    """Every violation found (up to `limit_per_rule` of each kind). Empty means healthy.
+    `now` (default: the clock) dates the overdue-day check."""
     violations: list[Violation] = []
+    overdue_before = (now or timezone.now()) - OVERDUE_GRACE
+    params = {"overdue_before": connection.ops.adapt_datetimefield_value(overdue_before)}
     own_snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
         if own_snapshot:  # one consistent, read-only view of all tables
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         for rule, sql in CHECKS.items():
-            cursor.execute(f"{sql} LIMIT {int(limit_per_rule)}")
+            cursor.execute(f"{sql} LIMIT {int(limit_per_rule)}", params)
             violations += [Violation(rule, str(row[0]), str(row[1])) for row in cursor.fetchall()]
     return violations

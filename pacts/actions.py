@@ -32,7 +32,7 @@ from .schedule import is_valid_timezone
 from .stats import balance_of as balance_of  # re-exported: the reads every screen shares
 from .stats import balances_of as balances_of
 from .stats import last_miss_date, streak_filter
-from .sweeps import materialize_pact_days
+from .sweeps import materialize_pact_days, miss_days
 
 log = logging.getLogger(__name__)
 
@@ -297,8 +297,8 @@ def pact_cancel(pact: Pact, user: User, *, now: datetime | None = None) -> Pact:
 
 
 def pact_end(pact: Pact, user: User, *, reason: str = "", now: datetime | None = None) -> Pact:
-    """ACTIVE → ENDED by either participant. Decided days keep their state and ledger;
-    PENDING days go, since nothing happened on them yet."""
+    """ACTIVE → ENDED by either participant (rule 13): days whose deadline has passed are
+    decided first, as the deadline sweep would; only days still ahead are removed."""
     now = _now(now)
     with transaction.atomic():
         pact.lock()
@@ -311,8 +311,33 @@ def pact_end(pact: Pact, user: User, *, reason: str = "", now: datetime | None =
 
 
 def _close(pact: Pact, *, reason: str, now: datetime, by: User | None) -> None:
-    """ACTIVE → ENDED (pact locked by the caller): pending days go, both are told."""
-    pact.days.filter(status=PactDay.Status.PENDING).delete()
+    """ACTIVE → ENDED (pact locked by the caller), for every way a pact closes (rule 13).
+
+    1. Catch up on days the materialize job has not created yet (a worker that was down),
+       so no day whose deadline has passed escapes.
+    2. Decide every PENDING day whose deadline has passed exactly as the deadline sweep
+       does: `miss_days` (MISSED, one FORFEIT, "missed" to both).
+    3. Remove the PENDING days whose deadline is still ahead. The rows are chosen by that
+       condition under their own row locks, never by ids read earlier: a check-in that
+       committed DONE meanwhile no longer matches and stays.
+    4. ENDED, both told. DONE days keep their dispute window and DISPUTED days their
+       resolution window: ending cuts neither short.
+    """
+    materialize_pact_days(pact, now)
+    pending = PactDay.objects.filter(pact=pact, status=PactDay.Status.PENDING)
+    overdue = list(
+        pending.filter(deadline_at__lte=now).select_for_update().values_list("id", flat=True)
+    )
+    if overdue:
+        miss_days(PactDay.objects.filter(id__in=overdue), now=now)
+    ahead = list(
+        pending.filter(deadline_at__gt=now).select_for_update().values_list("id", flat=True)
+    )
+    if ahead:
+        # Locked above and re-checked here: nothing can have decided them since.
+        PactDay.objects.filter(
+            id__in=ahead, status=PactDay.Status.PENDING, deadline_at__gt=now
+        ).delete()
     pact.status = Pact.Status.ENDED
     pact.ended_at = now
     pact.end_reason = (reason or "").strip()
@@ -322,15 +347,21 @@ def _close(pact: Pact, *, reason: str, now: datetime, by: User | None) -> None:
         notify(member.user, "pact_ended", str(pact.pk), **facts)
 
 
-def complete_finished_pacts(now: datetime | None = None) -> int:
-    """Pacts whose end date has passed (in their zone) and whose every day is decided end
-    on their own ("Journey complete"), as if ended by hand. Returns how many.
+def _keeps_pact_open(now: datetime) -> Q:
+    """Days that hold a finished pact open: in dispute, or still ahead of their deadline."""
+    S = PactDay.Status
+    return Q(status=S.DISPUTED) | Q(status=S.PENDING, deadline_at__gt=now)
 
-    A day still PENDING or DISPUTED keeps the pact open until the deadline sweep or the
-    dispute expiry decides it, so the final stats and balance are final."""
+
+def complete_finished_pacts(now: datetime | None = None) -> int:
+    """Pacts whose end date has passed (in their zone) end on their own ("Journey
+    complete"), as if ended by hand. Returns how many.
+
+    Overdue PENDING days do not hold a pact open: closing decides them (rule 13). A
+    DISPUTED day keeps the pact open until it is resolved or the dispute expires, so the
+    completion message can give the final balance."""
     now = _now(now)
-    open_statuses = [PactDay.Status.PENDING, PactDay.Status.DISPUTED]
-    undecided = PactDay.objects.filter(pact=OuterRef("pk"), status__in=open_statuses)
+    undecided = PactDay.objects.filter(_keeps_pact_open(now), pact=OuterRef("pk"))
     # No zone is more than 14 h ahead of UTC: a pact whose end date is before this one's
     # UTC date minus a day cannot still be running anywhere.
     candidates = Pact.objects.filter(
@@ -342,7 +373,7 @@ def complete_finished_pacts(now: datetime | None = None) -> int:
             pact.lock()
             if pact.status != Pact.Status.ACTIVE or pact.end_date >= pact.local_today(now):
                 continue
-            if pact.days.filter(status__in=open_statuses).exists():
+            if pact.days.filter(_keeps_pact_open(now)).exists():
                 continue
             _close(pact, reason="Completed", now=now, by=None)
             completed += 1
@@ -422,6 +453,19 @@ def today_for(pact: Pact, *, now: datetime | None = None) -> PactDay | None:
         return day_for(pact, pact.local_today(now), now=now)
     except DomainError:
         return None
+
+
+def open_days(pact: Pact, *, now: datetime | None = None) -> list[PactDay]:
+    """The pact's days whose outcome can still move the tab: a DONE day inside its
+    dispute window, or a DISPUTED day awaiting its resolution. Ending a pact leaves them
+    open (rule 13), so "final" balances are final only once this is empty."""
+    S = PactDay.Status
+    return list(
+        PactDay.objects.filter(
+            Q(status=S.DISPUTED) | Q(status=S.DONE, dispute_open_until__gt=_now(now)),
+            pact=pact,
+        ).order_by("date")
+    )
 
 
 @dataclass(frozen=True)

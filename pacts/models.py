@@ -256,8 +256,14 @@ class Pact(models.Model):
         return bool(due_dates(self.schedule_days, self.start_date, self.end_date, day, day))
 
     def lock(self) -> None:
-        """Re-read this row under `SELECT ... FOR UPDATE` (inside a transaction)."""
-        self.refresh_from_db(from_queryset=Pact.objects.select_for_update())
+        """Re-read this row under `SELECT ... FOR NO KEY UPDATE` (inside a transaction).
+
+        NO KEY: a pact's id never changes, and the plain FOR UPDATE would also block the
+        foreign-key checks of rows that point at the pact (FOR KEY SHARE, taken at commit
+        since Django's FKs are deferred). A deadline sweep holding a day's row lock and
+        committing its FORFEIT would then wait for a close that waits for that day:
+        a deadlock. Two lockers still exclude each other."""
+        self.refresh_from_db(from_queryset=Pact.objects.select_for_update(no_key=True))
         self.__dict__.pop("members", None)
 
 
@@ -511,7 +517,8 @@ class PactDay(models.Model):
         role = self.pact.role_of(user)
         if role is None:
             return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
-        if self.pact.status != Pact.Status.ACTIVE:
+        # Ending a pact does not cut a running dispute window short (rule 13).
+        if self.pact.status not in (Pact.Status.ACTIVE, Pact.Status.ENDED):
             return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
         if role != PactParticipant.Role.PARTNER:
             return DomainError("FORBIDDEN_WRONG_ROLE", "Only the partner can dispute a check-in.")
@@ -569,6 +576,18 @@ class PactDay(models.Model):
                 "INVALID_STATE_TRANSITION",
                 "Only a missed day can be waived.",
                 {"status": self.status},
+            )
+        # Rule 14: the tab never goes below zero. A miss already settled is paid for;
+        # its waiver would leave the partner owing the initiator. (`waive` holds the
+        # pact's lock while asking, the one settlements take, so the balance holds.)
+        from .stats import balance_of  # stats builds on this module
+
+        balance = balance_of(self.pact)
+        if balance - self.pact.stake_amount < 0:
+            return DomainError(
+                "WAIVE_EXCEEDS_BALANCE",
+                "That miss is already paid for: waiving it now would tip the tab below zero.",
+                {"balance": balance, "amount": self.pact.stake_amount},
             )
         return None
 
@@ -778,6 +797,9 @@ class PactDay(models.Model):
         """MISSED → WAIVED by the partner: a WAIVER entry reverses the day's forfeit."""
         now = _now(now)
         with transaction.atomic():
+            # The pact first (the order settlements and adjustments use), so the balance
+            # the refusal reads cannot shrink before this commits.
+            self.pact.lock()
             self.lock()
             self._raise(self._refusal_waive(user, now))
             forfeit = LedgerEntry.objects.get(pact_day=self, type=LedgerEntry.Type.FORFEIT)

@@ -6,7 +6,9 @@ reaches the person is erased, and the row shows as "Deleted user".
 
 `user_delete`, in one transaction:
 
-1. ends every ACTIVE pact through `pact_end` (the partner is told, as for any ending),
+1. ends every ACTIVE pact through `pact_end` (days past their deadline are decided
+   first, as for any ending, so deleting an account never escapes a forfeit; the
+   partner is told),
    and expires invites the user sent that nobody has answered yet;
 2. cancels pending settlements through `settlement_cancel`;
 3. erases what the user wrote alone (check-in notes, dispute reasons) and their name as
@@ -136,7 +138,10 @@ def user_delete(user: User, *, now: datetime | None = None) -> User:
 
     now = now or timezone.now()
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
+        # NO KEY, as `Pact.lock()`: ledger and outbox rows point at users, and their
+        # deferred FK checks (FOR KEY SHARE at commit) must not wait on this lock while
+        # the close below waits on a day the deadline sweep holds.
+        user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         if user.deleted_at is not None:
             return user
         my_pacts = Pact.objects.filter(

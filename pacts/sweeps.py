@@ -577,11 +577,24 @@ def materialize_pact_days(pact: Pact, now: datetime) -> int:
     """Create the pact's scheduled days from where it left off through tomorrow (local).
 
     Starts the day after `days_materialized_through` (or at activation), so a worker that
-    was down for days catches up; never creates a day whose deadline had already passed
+    was down for days catches up (days already overdue are created too, and the deadline
+    sweep decides them); never creates a day whose deadline had already passed
     when the pact became active. Creating twice creates nothing new.
     """
     if pact.status != Pact.Status.ACTIVE or pact.activated_at is None:
         return 0
+    # `pact` may be stale (the job read it before someone ended it): re-read its state
+    # under the pact's row lock, which every close holds, so days are never inserted into
+    # a pact that has just ended. Callers run inside a transaction.
+    current = (
+        Pact.objects.select_for_update(no_key=True)  # the lock `Pact.lock()` takes
+        .filter(pk=pact.pk)
+        .values_list("status", "days_materialized_through")
+        .first()
+    )
+    if current is None or current[0] != Pact.Status.ACTIVE:
+        return 0
+    pact.days_materialized_through = current[1]
     tz = pact.tz
     horizon = now.astimezone(tz).date() + timedelta(days=1)
     first = (

@@ -92,8 +92,12 @@ class Job:
 # Interval schedules only: each sweep decides from stored instants and takes everything
 # due, so none depends on django-q2 firing at a wall-clock time (django-q2 #44). Other
 # apps' tasks are named by dotted path: `pacts` imports no other app.
+# How often the deadline sweep runs; `check_ledger` reports a PENDING day left more
+# than two of these past its deadline.
+DEADLINE_SWEEP_MINUTES = 2
+
 JOBS = (
-    Job("process_deadlines", "pacts.tasks.process_deadlines", minutes=2),
+    Job("process_deadlines", "pacts.tasks.process_deadlines", minutes=DEADLINE_SWEEP_MINUTES),
     Job("resolve_expired_disputes", "pacts.tasks.resolve_expired_disputes", minutes=30, offset=1),
     Job("send_reminders", "pacts.tasks.send_reminders", minutes=1),
     Job("materialize_days", "pacts.tasks.materialize_days", minutes=2),

@@ -41,6 +41,7 @@ from .actions import (
     invite_link,
     invite_shows_terms,
     invite_status,
+    open_days,
     pact_accept,
     pact_cancel,
     pact_create,
@@ -381,6 +382,8 @@ def _detail_context(pact: Pact, user: User, now: datetime) -> dict:
         "pending_settlement": pact.settlements.filter(status=Settlement.Status.PENDING).first(),
         "week": _week(pact, now),
         "checkin_key": uuid.uuid4().hex,
+        # An ended pact's days still open to dispute or in dispute (rule 13).
+        "open_days": open_days(pact, now=now) if pact.status == Pact.Status.ENDED else [],
     }
 
 

@@ -29,7 +29,7 @@ from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from ledger.models import LedgerEntry, Settlement
-from pacts.actions import balance_of, pact_stats
+from pacts.actions import balance_of, open_days, pact_stats
 from pacts.models import OutboxMessage, Pact, PactDay, PactParticipant, User
 from pacts.templatetags.hp import clock_text
 
@@ -372,21 +372,45 @@ def pact_declined(ctx: Context) -> Rendered:
     return Rendered(text, kb.rows([kb.app_button("Start New Pact →", "/pacts/new")]))
 
 
+def _still_open(day: PactDay, tz: ZoneInfo, now: datetime) -> str:
+    """ "Jan 20 can be disputed until 9:00 PM" / "Jan 21 is in dispute until 8:00 PM"."""
+    if day.status == PactDay.Status.DISPUTED:
+        state, closes = "is in dispute", day.dispute_resolve_until
+    else:
+        state, closes = "can be disputed", day.dispute_open_until
+    return f"{short_date(day.date)} {state} until {when(closes, tz, now)}"
+
+
 def pact_ended(ctx: Context) -> Rendered:
+    """Final stats, and a balance that says "final" only when it is: a day still open to
+    dispute or in dispute survives the end (rule 13) and can still move the tab."""
     pact = _pact(ctx.payload)
     stats = pact_stats(pact, now=ctx.now)
     last_day = (pact.ended_at or ctx.now).astimezone(pact.tz).date()
     days = max(0, (last_day - pact.start_date).days + 1)
-    text = (
-        f"🏁 <b>{short(pact.title)}</b> has ended!\n"
-        "Final stats:\n"
-        f"• Duration: {plural(days, 'day')}\n"
-        f"• Completed: {plural(stats.done_days, 'day')}\n"
-        f"• Missed: {plural(stats.missed_days, 'day')}\n"
-        f"• Final balance: {tab_line(pact, balance_of(pact), bold=False)}\n"
-        "Thanks for playing!"
-    )
-    return Rendered(text, kb.rows([kb.app_button("Start New Pact →", "/pacts/new")]))
+    still_open = open_days(pact, now=ctx.now)
+    balance = tab_line(pact, balance_of(pact), bold=False)
+    lines = [
+        f"🏁 <b>{short(pact.title)}</b> has ended!",
+        "Final stats:",
+        f"• Duration: {plural(days, 'day')}",
+        f"• Completed: {plural(stats.done_days, 'day')}",
+        f"• Missed: {plural(stats.missed_days, 'day')}",
+    ]
+    if still_open:
+        lines += [
+            f"• Balance so far: {balance}",
+            "⏳ Not quite final: "
+            + "; ".join(_still_open(day, ctx.tz, ctx.now) for day in still_open)
+            + ". The tab follows whatever happens there.",
+        ]
+    else:
+        lines.append(f"• Final balance: {balance}")
+    lines.append("Thanks for playing!")
+    buttons = [kb.app_button("Start New Pact →", "/pacts/new")]
+    if still_open:
+        buttons.insert(0, kb.app_button("Open Pact →", f"/pacts/{pact.pk}"))
+    return Rendered("\n".join(lines), kb.rows(buttons))
 
 
 def invite_expired(ctx: Context) -> Rendered:

@@ -1,3 +1,4 @@
+import uuid
 from datetime import UTC, date, datetime
 
 import pytest
@@ -60,3 +61,32 @@ def test_a_settlement_entry_without_a_settlement_is_reported(history):
     assert {v.rule for v in check_ledger()} == {
         "settlement entry without exactly one confirmed settlement"
     }
+
+
+# --- issue 11 item 8: the checks rule 13 and 14 add --------------------------------------
+
+
+def test_a_negative_balance_is_reported(history):
+    LedgerEntry.objects.create(pact=history, type="ADJUSTMENT", amount=-1000, note="oops")
+    assert {v.rule for v in check_ledger()} == {"negative balance"}
+    assert [uuid.UUID(v.pact_id) for v in check_ledger()] == [history.pk]
+
+
+def test_a_pending_day_of_an_ended_pact_is_reported(history, clock):
+    from pacts.models import Pact
+
+    materialize_days()  # Friday's day: PENDING, deadline ahead
+    Pact.objects.filter(pk=history.pk).update(status="ENDED")  # ended behind its back
+    assert {v.rule for v in check_ledger()} == {"pending day of a pact that is no longer running"}
+
+
+def test_a_pending_day_left_past_its_deadline_by_two_sweep_intervals_is_reported(history, clock):
+    clock.move_to(datetime(2025, 1, 24, 21, 4, tzinfo=UTC))  # Friday 21:00 + 4 min
+    materialize_days()
+    assert check_ledger() == []  # within two sweeps of the deadline
+    clock.move_to(datetime(2025, 1, 24, 21, 4, 1, tzinfo=UTC))
+    assert {v.rule for v in check_ledger()} == {
+        "pending day more than two sweep intervals past its deadline"
+    }
+    process_deadlines()
+    assert check_ledger() == []

@@ -106,3 +106,46 @@ def test_a_rolled_back_transition_leaves_no_entry_and_no_message(clock, pact, pa
     assert day.status == "MISSED"
     assert not LedgerEntry.objects.filter(type="WAIVER").exists()
     assert not OutboxMessage.objects.filter(kind="day_waived").exists()
+
+
+# Committed data (transaction=True): inside the test's own transaction PostgreSQL would
+# refuse any TRUNCATE for the pending FK checks instead. The flush after each of these
+# tests is itself the proof that the suite can still empty the tables.
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "statement",
+    ["TRUNCATE ledger_entries CASCADE", "TRUNCATE ledger_entries, settlements"],
+)
+def test_database_rejects_truncate_of_the_ledger(forfeit, statement):
+    with (
+        pytest.raises(DatabaseError, match="append-only: TRUNCATE is forbidden"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
+    assert LedgerEntry.objects.count() == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_cascade_from_another_table_cannot_empty_the_ledger(forfeit):
+    with (
+        pytest.raises(DatabaseError, match="append-only: TRUNCATE is forbidden"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("TRUNCATE users CASCADE")
+    assert LedgerEntry.objects.count() == 1
+
+
+def test_an_unqualified_delete_cannot_empty_the_ledger_on_either_engine(forfeit):
+    """SQLite has no TRUNCATE: its table-wipe shortcut is `DELETE FROM t` with no WHERE,
+    which the delete trigger refuses (and disables); PostgreSQL's row trigger too."""
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM ledger_entries")
+    assert LedgerEntry.objects.count() == 1

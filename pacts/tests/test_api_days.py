@@ -272,5 +272,20 @@ def test_initiator_cannot_waive(pact, initiator):
     assert_error(post(initiator, pact, "waive"), 403, "FORBIDDEN_WRONG_ROLE")
 
 
+def test_waiving_a_miss_already_settled_is_refused_and_the_tab_stays_at_zero(
+    pact, initiator, partner
+):
+    """Rule 14: miss +500, settle -500, waive would be -500 ("Sam owes Alex £5")."""
+    from ledger.actions import settlement_confirm, settlement_propose
+
+    post(initiator, pact, "miss")
+    settlement_confirm(settlement_propose(pact, initiator, amount=500), partner)
+    assert_error(post(partner, pact, "waive"), 409, "WAIVE_EXCEEDS_BALANCE")
+    body = client_for(partner).get(f"{API}/pacts/{pact.pk}/ledger").json()
+    assert body["balance"] == 0
+    assert not LedgerEntry.objects.filter(type="WAIVER").exists()
+    assert PactDay.objects.get(pact=pact, date=MONDAY).status == "MISSED"
+
+
 def test_waiving_a_pending_day_is_an_invalid_transition(pact, partner):
     assert_error(post(partner, pact, "waive"), 409, "INVALID_STATE_TRANSITION")

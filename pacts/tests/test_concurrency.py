@@ -101,3 +101,52 @@ def test_two_proposals_at_once_leave_one_pending_settlement(people):
         results = run_together(4, lambda i: settlement_propose(pact, sam if i % 2 else alex))
     assert sum(isinstance(r, Settlement) for r in results) == 1
     assert Settlement.objects.filter(status="PENDING").count() == 1
+
+
+def test_a_waiver_racing_the_settlement_of_the_same_miss_never_takes_the_tab_below_zero(people):
+    """Rule 14 under the lock: the confirmation holds the pact's row and has written the
+    SETTLEMENT; the waiver waits for it, then sees a balance of 0 and is refused."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Event
+
+    from django.db import connection, transaction
+
+    from conftest import wait_until_blocked_on_a_lock
+    from pacts.actions import balance_of
+
+    alex, sam = people
+    with time_machine.travel(MONDAY_9, tick=False) as clock:
+        pact = make_active_pact(alex, sam)
+        clock.move_to(datetime(2025, 1, 20, 21, 1, tzinfo=UTC))
+        process_deadlines()
+        settlement = settlement_propose(pact, alex)
+    settled, release = Event(), Event()
+
+    def confirm():
+        try:
+            with transaction.atomic():
+                settlement_confirm(Settlement.objects.get(pk=settlement.pk), sam)
+                settled.set()
+                assert release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def waive():
+        try:
+            assert settled.wait(timeout=30)
+            return day_for(pact, date(2025, 1, 20)).waive(sam)
+        except DomainError as refusal:
+            return refusal
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        confirming = pool.submit(confirm)
+        waiving = pool.submit(waive)
+        wait_until_blocked_on_a_lock(waiving)  # the waiver waits on the pact's row
+        release.set()
+        confirming.result()
+        result = waiving.result()
+    assert isinstance(result, DomainError) and result.code == "WAIVE_EXCEEDS_BALANCE", result
+    assert balance_of(pact) == 0
+    assert not LedgerEntry.objects.filter(type="WAIVER").exists()

@@ -366,6 +366,29 @@ def test_cannot_waive_a_done_day(clock, today, initiator, partner):
     refused("INVALID_STATE_TRANSITION", today.waive, partner)
 
 
+def test_a_waiver_that_would_take_the_tab_below_zero_is_refused(
+    clock, pact, today, initiator, partner
+):
+    from ledger.actions import settlement_confirm, settlement_propose
+
+    clock.move_to(at(21, 5))
+    process_deadlines()
+    settlement_confirm(settlement_propose(pact, initiator), partner)
+    day = day_for(pact, MONDAY)
+    assert not day.can_waive(partner)  # the screens hide the button
+    error = refused("WAIVE_EXCEEDS_BALANCE", day.waive, partner)
+    assert error.http_status == 409
+    assert error.details == {"balance": 0, "amount": 500}
+    day.refresh_from_db()
+    assert day.status == PactDay.Status.MISSED
+    assert balance_of(pact) == 0
+    # Once the tab holds another miss, the first one can be waived again.
+    clock.move_to(at(21, 5, day=21))
+    process_deadlines()
+    assert day_for(pact, MONDAY).waive(partner).status == PactDay.Status.WAIVED
+    assert balance_of(pact) == 0
+
+
 def test_a_conceded_day_can_be_waived(clock, disputed, initiator, partner, pact):
     disputed.resolve(initiator, "CONCEDE").waive(partner)
     assert balance_of(pact) == 0

@@ -294,6 +294,45 @@ def test_partner_can_waive_a_missed_day(clock, pact, initiator, partner):
     assert "waived this miss" in text(response)
 
 
+def test_no_waive_button_for_a_miss_already_settled(clock, pact, initiator, partner):
+    from datetime import UTC, datetime
+
+    from ledger.actions import settlement_confirm, settlement_propose
+    from pacts.sweeps import process_deadlines
+
+    clock.move_to(datetime(2025, 1, 20, 22, 0, tzinfo=UTC))
+    process_deadlines()
+    settlement_confirm(settlement_propose(pact, initiator), partner)
+    url = f"/pacts/{pact.pk}/days/{MONDAY}"
+    assert "Waive this miss" not in text(MiniApp(partner).get(url))
+    response = MiniApp(partner).post(f"{url}/waive")
+    assert response.status_code == 409
+    assert "already paid for" in text(response)
+
+
+def test_an_ended_pact_names_the_day_still_open_and_the_partner_can_still_dispute(
+    clock, pact, initiator, partner
+):
+    """Rule 13: ending does not cut the dispute window short; the screen says so."""
+    from datetime import timedelta
+
+    from pacts.actions import pact_end
+
+    pact.days.get(date=MONDAY).check_in(initiator)  # 09:00, disputable until 21:00
+    pact_end(pact, initiator)
+    clock.shift(timedelta(hours=1))
+    day_url = f"/pacts/{pact.pk}/days/{MONDAY}"
+    body = text(MiniApp(partner).get(f"/pacts/{pact.pk}"))
+    assert f'Not quite final: <a href="{day_url}">Jan 20</a> can be disputed until' in body
+    assert "until Jan 20, 9:00 PM. The balance can still change." in body
+    assert "Dispute check-in" in text(MiniApp(partner).get(day_url))
+    response = MiniApp(partner).post(f"{day_url}/dispute", {"reason": "no photo"})
+    assert response.status_code == 200
+    assert pact.days.get(date=MONDAY).status == "DISPUTED"
+    body = text(MiniApp(initiator).get(f"/pacts/{pact.pk}"))
+    assert "Jan 20</a> is in dispute until Jan 20, 10:00 PM." in body
+
+
 def test_initiator_can_own_up_to_a_miss(pact, initiator):
     url = f"/pacts/{pact.pk}/days/{MONDAY}"
     assert "I won't make it today" in text(MiniApp(initiator).get(url))

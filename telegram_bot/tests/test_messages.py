@@ -285,6 +285,45 @@ def test_pact_ended_gives_final_stats_and_balance(clock, pact, initiator, partne
     assert buttons(result) == [("Start New Pact →", app("/pacts/new"))]
 
 
+def test_pact_ended_with_a_day_still_open_says_the_balance_is_not_final_yet(
+    clock, pact, initiator, partner
+):
+    """Rule 13: the dispute window and the resolution window survive the end, so the
+    balance announced is "so far", naming each open day, until they close."""
+    day_for(pact, MONDAY).check_in(initiator)  # Monday 09:00: disputable until 21:00
+    clock.move_to(datetime(2025, 1, 21, 8, 0, tzinfo=UTC))
+    tuesday = day_for(pact, date(2025, 1, 21)).check_in(initiator)
+    tuesday.dispute(partner)  # to be resolved by 20:00
+    clock.move_to(datetime(2025, 1, 21, 10, 0, tzinfo=UTC))  # Monday's window has closed
+    pact_end(pact, partner)
+    result = rendered(initiator, "pact_ended")
+    assert result.text == (
+        "🏁 <b>Gym 🏋️</b> has ended!\n"
+        "Final stats:\n"
+        "• Duration: 2 days\n"
+        "• Completed: 1 day\n"
+        "• Missed: 0 days\n"
+        "• Balance so far: all square\n"
+        "⏳ Not quite final: Jan 21 is in dispute until 8:00 PM. "
+        "The tab follows whatever happens there.\n"
+        "Thanks for playing!"
+    )
+    assert buttons(result) == [
+        ("Open Pact →", app(f"/pacts/{pact.pk}")),
+        ("Start New Pact →", app("/pacts/new")),
+    ]
+
+
+def test_pact_ended_names_a_day_whose_dispute_window_still_runs(clock, pact, initiator, partner):
+    day_for(pact, MONDAY).check_in(initiator)
+    clock.shift(timedelta(hours=1))
+    pact_end(pact, initiator)
+    text = rendered(partner, "pact_ended").text
+    assert "• Balance so far: all square\n" in text
+    assert "⏳ Not quite final: Jan 20 can be disputed until 9:00 PM." in text
+    assert "Final balance" not in text
+
+
 def _owing(clock, pact, days=3):
     for offset in range(days):
         clock.move_to(datetime(2025, 1, 20 + offset, 21, 1, tzinfo=UTC))
