@@ -232,3 +232,23 @@ class FakeBotApi:
             handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test)
+
+
+def serve_until_stdin_closes() -> None:
+    """`python -m telegram_bot.tests.fake_bot_api`: run the stand-in in a process of its
+    own (so a benchmark's sender does not share a GIL with it). Prints its URL; when
+    stdin closes, prints every call as JSON lines `{"method", "chat_id", "at"}` and exits
+    (`at` is time.monotonic(), comparable across processes on one machine)."""
+    import sys
+
+    api = FakeBotApi().start()
+    print(api.url, flush=True)
+    sys.stdin.read()
+    api.stop()
+    for call in api.calls:
+        print(json.dumps({"method": call.method, "chat_id": call.chat_id, "at": call.at}))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    serve_until_stdin_closes()
