@@ -1,4 +1,6 @@
-"""Send due outbox messages to Telegram; `--loop` keeps sending within a second or so."""
+"""Send due outbox messages to Telegram; `--loop` keeps sending: woken by PostgreSQL's
+NOTIFY the moment an outbox row commits, and polling every `--interval` seconds as the
+fallback (and on SQLite)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 
 from telegram_bot.delivery import Drain, sender_lock
+from telegram_bot.wakeup import OutboxWaiter, serve
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +22,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="Keep polling for new rows.")
         parser.add_argument(
-            "--interval", type=float, default=1.0, help="Seconds between polls when idle."
+            "--interval",
+            type=float,
+            default=1.0,
+            help="Seconds between polls when idle (NOTIFY wakes it sooner on PostgreSQL).",
         )
 
     def handle(self, *args, loop=False, interval=1.0, **options):
@@ -44,10 +50,7 @@ class Command(BaseCommand):
                         log.info("outbox_sender_busy")
                         time.sleep(5 * interval)
                         continue
-                    while True:
-                        report = drain.drain_locked(max_seconds=60)
-                        if not report.batches:
-                            time.sleep(interval)
+                    serve(drain, OutboxWaiter(), interval=interval)
             except KeyboardInterrupt:
                 return
             except Exception:
