@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -144,6 +145,10 @@ class FakeBotApi:
             request_queue_size = 128  # a wave opens ~30 connections at once
             daemon_threads = True
 
+            def handle_error(self, request, client_address):
+                if not isinstance(sys.exc_info()[1], ConnectionError):
+                    super().handle_error(request, client_address)  # a client hanging up is fine
+
         self._server = Server(("127.0.0.1", 0), Handler)
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -239,8 +244,6 @@ def serve_until_stdin_closes() -> None:
     own (so a benchmark's sender does not share a GIL with it). Prints its URL; when
     stdin closes, prints every call as JSON lines `{"method", "chat_id", "at"}` and exits
     (`at` is time.monotonic(), comparable across processes on one machine)."""
-    import sys
-
     api = FakeBotApi().start()
     print(api.url, flush=True)
     sys.stdin.read()

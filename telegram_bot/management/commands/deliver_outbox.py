@@ -27,19 +27,24 @@ class Command(BaseCommand):
             default=1.0,
             help="Seconds between polls when idle (NOTIFY wakes it sooner on PostgreSQL).",
         )
+        parser.add_argument(
+            "--poll-only",
+            action="store_true",
+            help="Do not LISTEN (e.g. behind a transaction-pooling PgBouncer): poll only.",
+        )
 
-    def handle(self, *args, loop=False, interval=1.0, **options):
+    def handle(self, *args, loop=False, interval=1.0, poll_only=False, **options):
         drain = Drain()
         try:
             if not loop:
                 report = drain.run()
                 self.stdout.write(str(report.as_dict()))
                 return
-            self._loop(drain, interval)
+            self._loop(drain, interval, notify=not poll_only)
         finally:
             drain.close()
 
-    def _loop(self, drain: Drain, interval: float) -> None:
+    def _loop(self, drain: Drain, interval: float, *, notify: bool = True) -> None:
         """Hold the sender lock for the process's life (so its rate limits are the only
         ones in play) and drain whenever something is due."""
         while True:
@@ -50,7 +55,8 @@ class Command(BaseCommand):
                         log.info("outbox_sender_busy")
                         time.sleep(5 * interval)
                         continue
-                    serve(drain, OutboxWaiter(), interval=interval)
+                    waiter = OutboxWaiter(use_notify=None if notify else False)
+                    serve(drain, waiter, interval=interval)
             except KeyboardInterrupt:
                 return
             except Exception:
