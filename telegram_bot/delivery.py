@@ -10,11 +10,16 @@
    SQLite's IMMEDIATE transaction the same SELECT + conditional UPDATE is serialised),
    and push their `next_attempt_at` forward by a lease. The claim commits before any
    network I/O, so no transaction is held open while talking to Telegram.
-3. Render each row for its recipient (`messages.render`); a row whose objects are gone
-   or whose kind is unknown is marked FAILED with the reason and skipped.
-4. Send in waves: each wave holds at most one message per chat and only as many as the
-   limiter allows (30 per rolling second overall, one per chat per second), sent
-   concurrently; then mark each row (SENT, retry later, UNDELIVERABLE or FAILED).
+3. Render each row for its recipient (`messages.render`), ahead of time while the
+   limiter has the drain waiting; a row whose objects are gone or whose kind is unknown
+   is marked FAILED with the reason and skipped.
+4. Send each message on its own the moment the limiter allows it (30 per rolling
+   second overall, one per chat per second; a send holds its slot from the moment it
+   starts, and counts from the moment its answer is back): with Telegram, up to 30 are
+   in flight at once on PTB's event loop in its own thread, while the drain's thread
+   marks the answered rows (SENT, retry later, UNDELIVERABLE or FAILED) in batches.
+   No waves: a slot is reused as soon as its second is over, not when the slowest
+   answer of a wave is back.
 5. Rows not sent before the lease's half-life or the time budget are released (their
    lease cancelled) for the next drain.
 
