@@ -10,11 +10,16 @@
    SQLite's IMMEDIATE transaction the same SELECT + conditional UPDATE is serialised),
    and push their `next_attempt_at` forward by a lease. The claim commits before any
    network I/O, so no transaction is held open while talking to Telegram.
-3. Render each row for its recipient (`messages.render`); a row whose objects are gone
-   or whose kind is unknown is marked FAILED with the reason and skipped.
-4. Send in waves: each wave holds at most one message per chat and only as many as the
-   limiter allows (30 per rolling second overall, one per chat per second), sent
-   concurrently; then mark each row (SENT, retry later, UNDELIVERABLE or FAILED).
+3. Render each row for its recipient (`messages.render`), ahead of time while the
+   limiter has the drain waiting; a row whose objects are gone or whose kind is unknown
+   is marked FAILED with the reason and skipped.
+4. Send each message on its own the moment the limiter allows it (30 per rolling
+   second overall, one per chat per second; a send holds its slot from the moment it
+   starts, and counts from the moment its answer is back): with Telegram, up to 30 are
+   in flight at once on PTB's event loop in its own thread, while the drain's thread
+   marks the answered rows (SENT, retry later, UNDELIVERABLE or FAILED) in batches.
+   No waves: a slot is reused as soon as its second is over, not when the slowest
+   answer of a wave is back.
 5. Rows not sent before the lease's half-life or the time budget are released (their
    lease cancelled) for the next drain.
 
@@ -41,11 +46,15 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import math
 import re
+import threading
 import time
 import warnings
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -78,7 +87,7 @@ GIVE_UP_AFTER = timedelta(hours=24)
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=5)
 LEASE = timedelta(minutes=5)
-BATCH_SIZE = 100
+BATCH_SIZE = 300  # ten seconds at full rate: enough distinct chats to fill every second
 PER_CHAT_QUEUE = 2  # one chat's messages held at once: it only gets one a second
 # Any constant works: it only has to differ from other advisory locks in this database.
 SENDER_LOCK_KEY = 0x68_70_62_6F_74  # "hpbot"
@@ -111,6 +120,10 @@ class RateLimiter:
         self._recent: deque[float] = deque()
         self._chat_free_at: dict[int, float] = {}
         self._paused_until = 0.0
+        # Sent but not answered yet: each holds a slot of the rolling second (and its
+        # chat) until its answer is back and it is recorded.
+        self._inflight: Counter[int] = Counter()
+        self._inflight_total = 0
 
     def _prune(self, now: float) -> None:
         while self._recent and self._recent[0] <= now - 1.0:
@@ -124,15 +137,21 @@ class RateLimiter:
         self._prune(now)
         if now < self._paused_until:
             return 0
-        return max(0, self.per_second - len(self._recent))
+        return max(0, self.per_second - len(self._recent) - self._inflight_total)
 
     def wait(self, chat_id: int) -> float:
-        """Seconds until a message to `chat_id` may go (0.0 = now)."""
+        """Seconds until a message to `chat_id` may go (0.0 = now; infinity = not before
+        an answer to a message in flight comes back)."""
         now = self.clock()
         self._prune(now)
+        if self._inflight[chat_id]:
+            return math.inf
         ready = max(self._paused_until, self._chat_free_at.get(chat_id, 0.0))
-        if len(self._recent) >= self.per_second:
-            ready = max(ready, self._recent[-self.per_second] + 1.0)
+        free_slots = self.per_second - self._inflight_total
+        if free_slots <= 0:
+            return math.inf
+        if len(self._recent) >= free_slots:
+            ready = max(ready, self._recent[-free_slots] + 1.0)
         return max(0.0, ready - now)
 
     def plan(self, chat_ids: Iterable[int]) -> list[int]:
@@ -148,9 +167,23 @@ class RateLimiter:
             if chat_id in seen:
                 continue  # keep each chat's messages in order
             seen.add(chat_id)
-            if self._chat_free_at.get(chat_id, 0.0) <= now:
+            if not self._inflight[chat_id] and self._chat_free_at.get(chat_id, 0.0) <= now:
                 chosen.append(position)
         return chosen
+
+    def start(self, chat_id: int) -> None:
+        """A message to `chat_id` is on its way: it counts against both limits until
+        `finish()` records it."""
+        self._inflight[chat_id] += 1
+        self._inflight_total += 1
+
+    def finish(self, chat_id: int, at: float | None = None) -> None:
+        """The answer to a `start()`ed message came back at `at` (None = now)."""
+        self._inflight[chat_id] -= 1
+        if not self._inflight[chat_id]:
+            del self._inflight[chat_id]
+        self._inflight_total -= 1
+        self.record([chat_id], [at])
 
     def record(self, chat_ids: Iterable[int], at: Iterable[float | None] | None = None) -> None:
         """Note that messages to `chat_ids` were sent, their responses received at `at`
@@ -254,10 +287,25 @@ class LogTransport:
 
 
 class TelegramTransport:
-    """Sends through python-telegram-bot, one wave at a time on the session's loop."""
+    """Sends through python-telegram-bot. The session's event loop runs in a thread of
+    its own, so `send_many` may be called from several threads at once (the drain keeps
+    up to 30 sends in flight while its own thread does the database work)."""
+
+    concurrent = True  # the drain may call send_many from several threads at once
 
     def __init__(self, session: BotSession | None = None):
         self.session = session or BotSession()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self.session.loop.run_forever, name="bot-send-loop", daemon=True
+                )
+                self._thread.start()
+        return self.session.loop
 
     async def _send(self, chat_id: int, rendered: Rendered, clock) -> Outcome:
         try:
@@ -277,9 +325,14 @@ class TelegramTransport:
         async def wave() -> list[Outcome]:
             return list(await asyncio.gather(*(self._send(c, r, clock) for c, r in items)))
 
-        return self.session.run(wave())
+        return asyncio.run_coroutine_threadsafe(wave(), self._loop()).result()
 
     def close(self) -> None:
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self.session.loop.call_soon_threadsafe(self.session.loop.stop)
+            thread.join()
         self.session.close()
 
 
@@ -416,8 +469,12 @@ class Drain:
         self.limiter = limiter or RateLimiter(clock=clock)
         self.batch_size = batch_size
         self.lease = lease
+        self._pool: ThreadPoolExecutor | None = None  # sends in flight, when concurrent
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         self.transport.close()
 
     def run(self, *, max_seconds: float | None = None) -> DrainReport:
@@ -432,19 +489,31 @@ class Drain:
         """`run()` for a caller that already holds the sender lock (the `--loop` process
         holds it for its whole life, so no other sender slips in between its polls).
 
-        A queue of claimed, rendered rows is topped up from the database as it empties,
-        so waves stay full across what used to be batch boundaries; each row must be sent
-        within half its lease of being claimed, or it is released for the next drain.
+        A queue of claimed, rendered rows is topped up from the database as it empties.
+        Each message goes on its own as soon as the limiter has a slot for it and its
+        chat is free; with a concurrent transport up to 30 are in flight at once while
+        this thread marks the answered ones and claims ahead, so a slot is reused the
+        moment its second is over instead of waiting for a whole wave. Each row must be
+        sent within half its lease of being claimed, or it is released for the next drain.
         """
         report = DrainReport()
         stop_at = self.clock() + max_seconds if max_seconds is not None else None
         queue: list[_Item] = []
+        inflight: dict[Future, _Item] = {}
+        crash: list[BaseException] = []
+        answered: list[tuple[OutboxMessage, Outcome]] = []  # to be marked in the table
         last_claim_at, last_claim_full = float("-inf"), True
         try:
-            while not report.aborted:
+            while True:
+                self._collect(inflight, answered, report, crash, timeout=0)
+                if len(answered) >= OVERALL_PER_SECOND:
+                    self._mark_all(answered, report)
                 now = self.clock()
-                if stop_at is not None and now >= stop_at:
-                    break
+                if report.aborted or crash or (stop_at is not None and now >= stop_at):
+                    if not inflight:
+                        break
+                    self._collect(inflight, answered, report, crash, timeout=None)
+                    continue
                 if len(queue) <= self.batch_size - OVERALL_PER_SECOND and (
                     last_claim_full or now - last_claim_at >= 1.0
                 ):
@@ -453,33 +522,63 @@ class Drain:
                     queue += fresh
                     report.batches += bool(fresh)
                 if not queue:
-                    if not last_claim_full:
+                    if answered:
+                        self._mark_all(answered, report)
+                    elif inflight:
+                        self._collect(inflight, answered, report, crash, timeout=None)
+                    elif not last_claim_full:
                         break  # nothing more is due right now
                     continue
                 queue = self._expire(queue, report)
                 wave = self.limiter.plan(item.row.chat_id for item in queue)
-                if not wave:
-                    wait = min(self.limiter.wait(item.row.chat_id) for item in queue)
-                    if stop_at is not None:
-                        wait = min(wait, max(0.0, stop_at - self.clock()))
-                    self.sleep(max(wait, 0.001))
+                if wave:
+                    chosen = set(wave)
+                    items = [queue[i] for i in wave]
+                    # Off the queue before sending: if this process dies mid-send, these
+                    # rows keep their lease (resent later), never released as if unsent.
+                    queue = [item for i, item in enumerate(queue) if i not in chosen]
+                    for item in items:
+                        if item.text is not None or self._render(item, report):
+                            self._submit(item, inflight)
                     continue
-                chosen = set(wave)
-                items = [queue[i] for i in wave]
-                # Off the queue before sending: if this process dies mid-wave, these rows
-                # keep their lease (resent later), never released as if unsent.
-                queue = [item for i, item in enumerate(queue) if i not in chosen]
-                self._send_wave(items, report)
+                # Waiting for a slot anyway: mark the answered rows, render ahead.
+                if answered:
+                    self._mark_all(answered, report)
+                    continue
+                unrendered = next((item for item in queue if item.text is None), None)
+                if unrendered is not None:
+                    if not self._render(unrendered, report):
+                        queue.remove(unrendered)
+                    continue
+                wait = min(self.limiter.wait(item.row.chat_id) for item in queue)
+                if stop_at is not None:
+                    wait = min(wait, max(0.0, stop_at - self.clock()))
+                if inflight:
+                    # An answer may free a slot before `wait` is over.
+                    self._collect(
+                        inflight,
+                        answered,
+                        report,
+                        crash,
+                        timeout=None if math.isinf(wait) else max(wait, 0.001),
+                    )
+                else:
+                    self.sleep(max(wait, 0.001))
         finally:
+            if answered:
+                self._mark_all(answered, report)
             # Claimed but never attempted: back to the table, due when the limiter would
-            # have let them go.
+            # have let them go. Rows still in flight (an error above) keep their lease.
             if queue:
                 wait = min(self.limiter.wait(item.row.chat_id) for item in queue)
+                wait = 0.0 if math.isinf(wait) else wait
                 _release(
                     [item.row for item in queue], timezone.now() + timedelta(seconds=wait), report
                 )
         if report.batches:
             log.info("outbox_drained", extra=report.as_dict())
+        if crash:
+            raise crash[0]
         return report
 
     def _claim(self, queue: list[_Item], report: DrainReport) -> tuple[list[_Item], bool]:
@@ -495,17 +594,24 @@ class Drain:
         )
         users = {user.pk: user for user in _users(rows)}
         send_by = self.clock() + self.lease.total_seconds() / 2
-        fresh = []
         for row in rows:
             row.user = users[row.user_id]
-            try:
-                fresh.append(_Item(row, render(row), send_by))
-            except Skip as skip:
-                _mark(row, Outcome(Result.FAILED, str(skip)), report)
-            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the drain
-                log.exception("outbox_render_error", extra={"outbox_id": row.id, "kind": row.kind})
-                _mark(row, Outcome(Result.FAILED, f"render error: {exc!r}"[:500]), report)
-        return fresh, len(rows) == limit
+        # Rendered later, one at a time while the limiter has us waiting (`_render`), so
+        # a claim never holds up sends whose slot is free.
+        return [_Item(row, None, send_by) for row in rows], len(rows) == limit
+
+    def _render(self, item: _Item, report: DrainReport) -> bool:
+        """Render one queued row; False (and the row marked FAILED) if it cannot be."""
+        row = item.row
+        try:
+            item.text = render(row)
+            return True
+        except Skip as skip:
+            _mark(row, Outcome(Result.FAILED, str(skip)), report)
+        except Exception as exc:  # noqa: BLE001 - one bad row must not stop the drain
+            log.exception("outbox_render_error", extra={"outbox_id": row.id, "kind": row.kind})
+            _mark(row, Outcome(Result.FAILED, f"render error: {exc!r}"[:500]), report)
+        return False
 
     def _expire(self, queue: list[_Item], report: DrainReport) -> list[_Item]:
         """Release rows held too close to the end of their lease."""
@@ -516,13 +622,65 @@ class Drain:
             return [item for item in queue if now < item.send_by]
         return queue
 
-    def _send_wave(self, items: list[_Item], report: DrainReport) -> None:
-        outcomes = self.transport.send_many(
-            [(item.row.chat_id, item.text) for item in items], self.clock
-        )
-        # Each at the moment its answer came back: no earlier than Telegram counted it.
-        self.limiter.record([item.row.chat_id for item in items], [o.done_at for o in outcomes])
-        results = list(zip((item.row for item in items), outcomes, strict=True))
+    def _submit(self, item: _Item, inflight: dict[Future, _Item]) -> None:
+        """Start sending one message: on the thread pool for a concurrent transport,
+        here and now for the others (the log, the tests' recording transports)."""
+        chat_id = item.row.chat_id
+        self.limiter.start(chat_id)
+        args = ([(chat_id, item.text)], self.clock)
+        if getattr(self.transport, "concurrent", False):
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(OVERALL_PER_SECOND, thread_name_prefix="send")
+            future = self._pool.submit(self.transport.send_many, *args)
+        else:
+            future = Future()
+            try:
+                future.set_result(self.transport.send_many(*args))
+            except Exception as exc:  # noqa: BLE001 - re-raised by drain_locked
+                future.set_exception(exc)
+        inflight[future] = item
+
+    def _collect(
+        self,
+        inflight: dict[Future, _Item],
+        answered: list[tuple[OutboxMessage, Outcome]],
+        report: DrainReport,
+        crash: list[BaseException],
+        *,
+        timeout: float | None,
+    ) -> None:
+        """Wait up to `timeout` seconds (None = until one is answered) for sends in
+        flight; record every answered one in the limiter (a 429 pauses it, a rejected
+        token stops the drain) and queue it in `answered` for `_mark_all`."""
+        if not inflight:
+            return
+        done = [future for future in inflight if future.done()]
+        if not done and timeout != 0:
+            done = list(wait_futures(inflight, timeout=timeout, return_when=FIRST_COMPLETED)[0])
+        for future in done:
+            item = inflight.pop(future)
+            exc = future.exception()
+            if exc is not None:
+                # The transport itself broke (not an answer from Telegram): we cannot
+                # know whether it went out, so the row keeps its lease and is resent
+                # when that runs out. Stop starting new sends and re-raise.
+                self.limiter.finish(item.row.chat_id)
+                crash.append(exc)
+                continue
+            [outcome] = future.result()
+            # At the moment its answer came back: no earlier than Telegram counted it.
+            self.limiter.finish(item.row.chat_id, outcome.done_at)
+            if outcome.result is Result.RETRY_AFTER:
+                self.limiter.pause(outcome.retry_after)
+            elif outcome.result is Result.ABORT and not report.aborted:
+                report.aborted = True
+                report.errors.append(outcome.error)
+                log.error("outbox_token_rejected", extra={"error": outcome.error})
+            answered.append((item.row, outcome))
+
+    def _mark_all(self, answered: list[tuple[OutboxMessage, Outcome]], report: DrainReport) -> None:
+        """Write the answered rows' outcomes to the table (and empty `answered`)."""
+        results, answered[:] = list(answered), []
         sent = [row for row, outcome in results if outcome.result is Result.SENT]
         _update(
             [row.id for row in sent],
@@ -534,20 +692,15 @@ class Drain:
         report.sent += len(sent)
         for row, outcome in results:
             if outcome.result is Result.ABORT:
-                report.aborted = True
-                report.errors.append(outcome.error)
-                log.error("outbox_token_rejected", extra={"error": outcome.error})
                 _release([row], timezone.now(), report)
             elif outcome.result is not Result.SENT:
-                if outcome.result is Result.RETRY_AFTER:
-                    self.limiter.pause(outcome.retry_after)
                 _mark(row, outcome, report)
 
 
 @dataclass
 class _Item:
     row: OutboxMessage
-    text: Rendered
+    text: Rendered | None  # None until rendered
     send_by: float  # clock() time after which it is released unsent
 
 

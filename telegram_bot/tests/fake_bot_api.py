@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -147,6 +148,10 @@ class FakeBotApi:
             request_queue_size = 128  # a wave opens ~30 connections at once
             daemon_threads = True
 
+            def handle_error(self, request, client_address):
+                if not isinstance(sys.exc_info()[1], ConnectionError):
+                    super().handle_error(request, client_address)  # a client hanging up is fine
+
         self._server = Server(("127.0.0.1", 0), Handler)
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -238,3 +243,21 @@ class FakeBotApi:
             handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test)
+
+
+def serve_until_stdin_closes() -> None:
+    """`python -m telegram_bot.tests.fake_bot_api`: run the stand-in in a process of its
+    own (so a benchmark's sender does not share a GIL with it). Prints its URL; when
+    stdin closes, prints every call as JSON lines `{"method", "chat_id", "at"}` and exits
+    (`at` is time.monotonic(), comparable across processes on one machine)."""
+    api = FakeBotApi().start()
+    print(api.url, flush=True)
+    sys.stdin.read()
+    api.stop()
+    for call in api.calls:
+        print(json.dumps({"method": call.method, "chat_id": call.chat_id, "at": call.at}))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    serve_until_stdin_closes()

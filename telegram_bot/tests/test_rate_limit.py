@@ -80,6 +80,33 @@ def test_a_429_pauses_everything_for_retry_after():
     assert limiter.plan([1, 2]) == [0, 1]
 
 
+def test_a_send_in_flight_holds_its_slot_until_its_answer_and_a_second_after():
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock)
+    for chat in range(30):
+        limiter.start(chat)
+    assert limiter.capacity() == 0
+    assert limiter.wait(99) == float("inf")  # no answer back yet: no time would do
+    clock.now += 0.25
+    limiter.finish(0)  # answered now: that slot is free a second from now
+    assert limiter.capacity() == 0
+    assert limiter.wait(99) == pytest.approx(1.0)
+    clock.now += 1.0
+    assert limiter.capacity() == 1
+    assert limiter.plan([0, 5, 99]) == [0]  # chat 0 is free again; chat 5 still in flight
+
+
+def test_a_chat_with_a_message_in_flight_waits_for_its_answer_and_a_second():
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock)
+    limiter.start(7)
+    assert limiter.plan([7, 8]) == [1]
+    assert limiter.wait(7) == float("inf")
+    clock.now += 0.3
+    limiter.finish(7, at=clock.now - 0.1)  # its answer came back 0.1 s ago
+    assert limiter.wait(7) == pytest.approx(0.9)
+
+
 class RecordingTransport:
     """Records (fake time, chat) per message; every send succeeds."""
 
