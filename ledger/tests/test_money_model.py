@@ -115,6 +115,26 @@ FIGURES: Counter = Counter()
 i = st.integers(min_value=0, max_value=7)
 # Which day a day action picks, by its index: mostly today, then yesterday, tomorrow.
 DAY_OFFSETS = [0, -1, 1, 0, -2, -1, 0, -3]
+# Who each day action is for, and the state of the day it needs.
+ACTION_ROLE = {
+    "check-in": "initiator",
+    "miss": "initiator",
+    "dispute": "partner",
+    "concede": "initiator",
+    "reject": "initiator",
+    "withdraw": "partner",
+    "waive": "partner",
+}
+ACTION_NEEDS = {
+    "check-in": "PENDING",
+    "miss": "PENDING",
+    "skip": "PENDING",
+    "dispute": "DONE",
+    "concede": "DISPUTED",
+    "reject": "DISPUTED",
+    "withdraw": "DISPUTED",
+    "waive": "MISSED",
+}
 
 
 class MoneyModel(RuleBasedStateMachine):
@@ -189,12 +209,20 @@ class MoneyModel(RuleBasedStateMachine):
         user.refresh_from_db()
         return None if user.deleted_at is not None else user
 
-    def _day(self, pact: Pact, n: int) -> PactDay | None:
-        """The pact's day on a date near today (its zone), fetched as the interfaces do:
-        by date, through `day_for` (which materialises days if the job is behind)."""
-        offset = DAY_OFFSETS[n % len(DAY_OFFSETS)]
+    def _day(self, pact: Pact, n: int, *, wanted: str | None = None) -> PactDay | None:
+        """A day of the pact, fetched as the interfaces do: by date, through `day_for`
+        (which materialises days if the job is behind). Mostly (n < 6) the n-th newest
+        day in the `wanted` state, if there is one; else a date near today."""
+        day_date = None
+        if wanted is not None and n < 6:
+            dates = list(
+                pact.days.filter(status=wanted).order_by("-date").values_list("date", flat=True)
+            )
+            day_date = dates[n % len(dates)] if dates else None
+        if day_date is None:
+            day_date = pact.local_today() + timedelta(days=DAY_OFFSETS[n % len(DAY_OFFSETS)])
         try:
-            return day_for(pact, pact.local_today() + timedelta(days=offset))
+            return day_for(pact, day_date)
         except DomainError:
             return None
 
@@ -324,15 +352,23 @@ class MoneyModel(RuleBasedStateMachine):
             ),
             i,
             i,
-            st.sampled_from(["initiator", "partner", "stranger"]),
+            st.sampled_from(["right", "right", "wrong", "stranger"]),
         )
     )
     def act_on_day(self, step):
-        """(action, pact, day, who)."""
+        """(action, pact, day, who). `who` is mostly the person the action is for (the
+        initiator checks in, the partner disputes...), and `day` mostly a day in the
+        state the action needs, so a small budget reaches disputes and waivers; the
+        rest draws refusals."""
         action, p, d, who = step
         pact = self._pact(p, "days")
-        day = pact and self._day(pact, d)
-        user = pact and self._member(pact, who)
+        if pact is None:
+            return
+        if who != "stranger":
+            right = ACTION_ROLE.get(action, "initiator" if d % 2 else "partner")
+            who = right if who == "right" else {"initiator": "partner"}.get(right, "initiator")
+        day = self._day(pact, d, wanted=ACTION_NEEDS[action])
+        user = self._member(pact, who)
         if day is None or user is None:
             return
         now = timezone.now()
@@ -471,7 +507,13 @@ class MoneyModel(RuleBasedStateMachine):
             return
         FIGURES["steps checked"] += 1
         now = timezone.now()
-        assert check_ledger() == []
+        violations = check_ledger()
+        if self.swept_at != now:
+            # A PENDING day long past its deadline is an operational alarm (the worker is
+            # down), not a money error, while the model's worker is down: the machine
+            # checks the sweep itself below, right after it runs.
+            violations = [v for v in violations if "deadline" not in v.rule]
+        assert violations == [], violations
         FIGURES["invariant checks"] += 1
 
         links = Counter(
