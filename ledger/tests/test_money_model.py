@@ -212,12 +212,15 @@ class MoneyModel(RuleBasedStateMachine):
 
     def _day(self, pact: Pact, n: int, *, wanted: str | None = None) -> PactDay | None:
         """A day of the pact, fetched as the interfaces do: by date, through `day_for`
-        (which materialises days if the job is behind). Mostly (n < 6) the n-th newest
+        (which materialises days if the job is behind). Mostly (n < 6) the n-th
         day in the `wanted` state, if there is one; else a date near today."""
         day_date = None
         if wanted is not None and n < 6:
+            # Pending days oldest first (today, unless the worker is behind); decided
+            # days newest first (the ones whose windows are still open).
+            order = "date" if wanted == PactDay.Status.PENDING else "-date"
             dates = list(
-                pact.days.filter(status=wanted).order_by("-date").values_list("date", flat=True)
+                pact.days.filter(status=wanted).order_by(order).values_list("date", flat=True)
             )
             day_date = dates[n % len(dates)] if dates else None
         if day_date is None:
