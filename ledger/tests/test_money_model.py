@@ -216,12 +216,14 @@ class MoneyModel(RuleBasedStateMachine):
         day in the `wanted` state, if there is one; else a date near today."""
         day_date = None
         if wanted is not None and n < 6:
-            # Pending days oldest first (today, unless the worker is behind); decided
-            # days newest first (the ones whose windows are still open).
-            order = "date" if wanted == PactDay.Status.PENDING else "-date"
-            dates = list(
-                pact.days.filter(status=wanted).order_by(order).values_list("date", flat=True)
-            )
+            # Pending days oldest first, mostly among those still before their deadline
+            # (today's); decided days newest first (their windows may still be open).
+            days = pact.days.filter(status=wanted).order_by("-date")
+            if wanted == PactDay.Status.PENDING:
+                days = days.order_by("date")
+                if n < 4:
+                    days = days.filter(deadline_at__gt=timezone.now())
+            dates = list(days.values_list("date", flat=True))
             day_date = dates[n % len(dates)] if dates else None
         if day_date is None:
             day_date = pact.local_today() + timedelta(days=DAY_OFFSETS[n % len(DAY_OFFSETS)])
