@@ -145,6 +145,7 @@ def test_two_friends_walk_the_whole_pact(mini_app, shoot, server_clock):
     alex.get_by_role("link", name="Settle Up 💸").click()
     expect(alex.get_by_role("button", name="Propose settlement")).to_be_visible()
     alex.get_by_role("button", name="Propose settlement").click()
+    alex.get_by_role("button", name="Yes, propose").click()
     expect(alex.get_by_text("Waiting for the other side to confirm.").first).to_be_visible()
     shoot(alex, "15-ledger-proposed")
 
