@@ -53,8 +53,15 @@ from .actions import (
     user_update_settings,
 )
 from .errors import DomainError
-from .models import Pact, PactDay, PactParticipant, User
-from .privacy import user_delete
+from .models import (
+    REMINDER_MINUTES_MAX,
+    REMINDER_MINUTES_MIN,
+    Pact,
+    PactDay,
+    PactParticipant,
+    User,
+)
+from .privacy import user_delete, user_export
 from .schedule import MIDNIGHT, canonical_timezones, is_valid_timezone
 from .templatetags.hp import WEEKDAY_SHORT, clock_text, format_money, schedule_text
 
@@ -726,8 +733,32 @@ def invite(request: HttpRequest, code: str, answer: str = "") -> HttpResponse:
 # --- user settings ----------------------------------------------------------------------
 
 
-def _zones() -> list[str]:
-    return sorted(z for z in canonical_timezones() if "/" in z and not z.startswith("Etc/"))
+# Offered first in the time zone picker, after the phone's own: the most used zones
+# around the world, west to east (the rest follow alphabetically; typing filters all).
+COMMON_ZONES = (
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Moscow",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
+
+
+def _zones(*first: str | None) -> list[str]:
+    """Every city zone, `first` (the phone's, the user's) and COMMON_ZONES ahead, once each."""
+    every = sorted(z for z in canonical_timezones() if "/" in z and not z.startswith("Etc/"))
+    known = set(every)
+    ahead = [z for z in dict.fromkeys([*first, *COMMON_ZONES]) if z in known]
+    return ahead + [z for z in every if z not in set(ahead)]
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -770,8 +801,10 @@ def user_settings(request: HttpRequest) -> HttpResponse:
             )
     context = {
         "user": user,
-        "zones": _zones(),
+        "zones": _zones(request.headers.get("X-Timezone"), user.timezone),
         "phone_zone": offered_zone(request, user),
+        "reminder_min": REMINDER_MINUTES_MIN,
+        "reminder_max": REMINDER_MINUTES_MAX,
         "flash": success,
         "form": request.POST if error else None,
     }
@@ -800,6 +833,20 @@ def account_delete(request: HttpRequest) -> HttpResponse:
         fragment="account",
         success="Account deleted",
     )
+
+
+@screen("GET")
+def account_export(request: HttpRequest) -> HttpResponse:
+    """The data export as a file download: the same JSON as GET /api/v1/users/me/export.
+
+    The Mini App signs in by header, which a plain link can't carry, so app.js fetches
+    this with the header and saves the answer as a file (data-download); no token ever
+    goes into a URL, where logs and history would keep it.
+    """
+    response = JsonResponse(user_export(acting_user(request)), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="habitpact-export.json"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- create ------------------------------------------------------------------------------
