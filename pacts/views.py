@@ -62,7 +62,7 @@ from .models import (
     User,
 )
 from .privacy import user_delete, user_export
-from .schedule import MIDNIGHT, canonical_timezones, is_valid_timezone
+from .schedule import canonical_timezones, is_valid_timezone
 from .templatetags.hp import WEEKDAY_SHORT, clock_text, format_money, schedule_text
 
 log = logging.getLogger(__name__)
@@ -986,14 +986,29 @@ class Draft:
 
     def summary(self) -> str:
         terms, _ = self.parse()
-        # 00:00 is the end of the day (rule 12): say so, as every other screen does.
-        by = (
-            clock_text(terms.deadline_time)
-            if terms.deadline_time == MIDNIGHT
-            else (terms.deadline_time.strftime("%H:%M"))
-        )
+        # Times in one style, the |clock filter's ("9:00 PM"; 00:00 is "midnight", rule 12).
+        by = clock_text(terms.deadline_time)
         stake = format_money(terms.stake_amount, terms.currency) if terms.stake_amount else "?"
         return f"{terms.title or 'Your habit'} • {schedule_text(self.days)} by {by} • {stake}/miss"
+
+    def summary_lines(self, zone: str) -> list[str]:
+        """The terms the one-line summary leaves out: when, where, and the dispute window."""
+        terms, _ = self.parse()
+        lines = []
+        if terms.start_date != date.min:
+            lines.append(
+                f"Starts {terms.start_date:%a} {terms.start_date.day} {terms.start_date:%b %Y}"
+            )
+        if terms.end_date:
+            lines.append(f"Ends {terms.end_date:%a} {terms.end_date.day} {terms.end_date:%b %Y}")
+        else:
+            lines.append("No end date")
+        lines.append(f"Deadlines in {zone}")
+        hours = terms.dispute_window_hours
+        lines.append(
+            f"Your partner has {hours} hour{'s' if hours != 1 else ''} to dispute a check-in"
+        )
+        return lines
 
     def quick_picks(self) -> list[tuple[str, str]]:
         currency = self.raw["currency"].upper()
@@ -1021,6 +1036,7 @@ def _create_context(draft: Draft, step: int, errors: dict, user: User, today: da
         "windows": WINDOWS,
         "quick_picks": draft.quick_picks(),
         "summary": draft.summary() if step == 4 else "",
+        "summary_lines": draft.summary_lines(user.timezone) if step == 4 else [],
         "today": today,
         "zone": user.timezone,
         "carry": [(k, v) for k, v in draft.raw.items() if k not in STEP_STATE_FIELDS.get(step, ())],
@@ -1054,7 +1070,19 @@ def pact_new(request: HttpRequest) -> HttpResponse:
         step = 1
     go = request.POST.get("go", "next")
     errors: dict[str, str] = {}
-    if go == "back":
+    picking_zone = False
+    if go == "zone":
+        # "Change" the time zone inside the flow, so the draft (this form) survives.
+        picking_zone, step = True, 2
+    elif go == "set_zone":
+        step = 2
+        try:
+            user_update_settings(user, timezone=request.POST.get("new_zone", "").strip())
+            today = now.astimezone(user.tz).date()
+        except DomainError as refusal:
+            errors, picking_zone = dict(refusal.details), True
+            user.refresh_from_db()
+    elif go == "back":
         step = max(step - 1, 1)
     elif go == "next":
         errors = draft.errors_for([step], today)
@@ -1087,4 +1115,7 @@ def pact_new(request: HttpRequest) -> HttpResponse:
                 success="Pact created! 🚀",
             )
     context = _create_context(draft, step, errors, user, today)
+    if picking_zone:
+        context["picking_zone"] = True
+        context["zones"] = _zones(request.headers.get("X-Timezone"), user.timezone)
     return render(request, "pacts/new.html", context, fragment="step")

@@ -568,7 +568,12 @@ def test_create_flow_keeps_state_between_steps_and_creates_the_pact(initiator, c
     assert "£5" in step3 and "£20" in step3
     base.update(deadline="21:00", start="2025-01-20")
     step4 = text(_step(app, 3, currency="GBP", stake="5", window="12", **base))
-    assert "Go to the gym 🏋️ • Mon–Fri by 21:00 • £5/miss" in step4
+    # Times in the |clock style on every screen (issue 15 B6), no longer "by 21:00".
+    assert "Go to the gym 🏋️ • Mon–Fri by 9:00 PM • £5/miss" in step4
+    assert "Starts Mon 20 Jan 2025" in step4
+    assert "No end date" in step4
+    assert "Deadlines in Europe/London" in step4
+    assert "Your partner has 12 hours to dispute a check-in" in step4
     base.update(currency="GBP", stake="5", window="12")
     created = _step(app, 4, go="create", partner="sam_tg", **base)
     assert "Pact created!" in text(created)
@@ -578,6 +583,38 @@ def test_create_flow_keeps_state_between_steps_and_creates_the_pact(initiator, c
     assert pact.stake_amount == 500
     assert pact.partner_username == "sam_tg"
     assert f"invite_{pact.invite_code}" in text(created)
+
+
+def test_changing_the_time_zone_mid_create_keeps_the_draft(initiator, clock):
+    """Issue 15 B6: "Change" used to leave for /settings and lose every step so far."""
+    app = MiniApp(initiator, zone="Asia/Tokyo")
+    draft = {
+        "title": "Read",
+        "emoji": "📚",
+        "currency": "EUR",
+        "stake": "3",
+        "window": "24",
+        "days": ["0", "2"],
+        "deadline": "07:30",
+        "start": "2025-01-22",
+    }
+    page = text(_step(app, 2, go="zone", **draft))
+    assert 'href="/settings"' not in page
+    assert 'id="new_zone" name="new_zone" list="timezones"' in page
+    assert re.findall(r'<option value="([^"]+)">', page)[:2] == ["Asia/Tokyo", "Europe/London"]
+    bad = text(_step(app, 2, go="set_zone", new_zone="Mars/Base", **draft))
+    assert "Pick a time zone from the list" in bad
+    back = text(_step(app, 2, go="set_zone", new_zone="Asia/Tokyo", **draft))
+    initiator.refresh_from_db()
+    assert initiator.timezone == "Asia/Tokyo"
+    assert "In your time zone, Asia/Tokyo." in back and "Step 2/4" in back
+    assert 'name="title" value="Read"' in back and 'name="stake" value="3"' in back
+    assert 'name="currency" value="EUR"' in back and 'name="window" value="24"' in back
+    assert 'name="deadline" value="07:30"' in back and 'name="start" value="2025-01-22"' in back
+    assert 'value="2" checked' in back and 'value="1" checked' not in back
+    summary = text(_step(app, 4, go="stay", partner="", **draft))
+    assert "Read 📚 • Mon, Wed by 7:30 AM • €3/miss" in summary
+    assert "Deadlines in Asia/Tokyo" in summary
 
 
 def test_create_refuses_a_start_date_in_the_past_inline(initiator, clock):
