@@ -65,7 +65,7 @@ def test_two_friends_walk_the_whole_pact(mini_app, shoot, server_clock):
     alex.get_by_role("button", name="£5").click()
     shoot(alex, "04-create-step3-stake")
     alex.get_by_role("button", name="Next →").click()
-    expect(alex.get_by_text("Go to the gym 🏋️ • Mon–Fri by 21:00 • £5/miss")).to_be_visible()
+    expect(alex.get_by_text("Go to the gym 🏋️ • Mon–Fri by 9:00 PM • £5/miss")).to_be_visible()
     alex.get_by_label("Who's holding you accountable?").fill(SAM.username)
     shoot(alex, "05-create-step4-partner")
     # The Telegram BackButton walks back a step, keeping what was typed.
@@ -145,6 +145,7 @@ def test_two_friends_walk_the_whole_pact(mini_app, shoot, server_clock):
     alex.get_by_role("link", name="Settle Up 💸").click()
     expect(alex.get_by_role("button", name="Propose settlement")).to_be_visible()
     alex.get_by_role("button", name="Propose settlement").click()
+    alex.get_by_role("button", name="Yes, propose").click()
     expect(alex.get_by_text("Waiting for the other side to confirm.").first).to_be_visible()
     shoot(alex, "15-ledger-proposed")
 

@@ -30,6 +30,40 @@ def _now(now: datetime | None) -> datetime:
     return now if now is not None else timezone.now()
 
 
+def _refusal_propose(
+    pact: Pact, amount: int | None, balance: int, has_pending: bool
+) -> DomainError | None:
+    """Why `amount` can't be proposed now (None: it can). Shared by settlement_propose
+    and settlement_refusal, so the preview and the proposal apply one rule."""
+    if pact.status not in (Pact.Status.ACTIVE, Pact.Status.ENDED):
+        return DomainError("PACT_NOT_ACTIVE", "This pact hasn't started.")
+    if balance <= 0:
+        return DomainError(
+            "INVALID_STATE_TRANSITION", "Nothing is owed, so there's nothing to settle."
+        )
+    amount = balance if amount is None else amount
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= balance:
+        # min/max let a form say the bound in money ("Enter at most £10").
+        return DomainError(
+            "VALIDATION_ERROR",
+            "The amount must be between 1 and the current balance.",
+            {"amount": amount, "balance": balance, "min": 1, "max": balance},
+        )
+    if has_pending:
+        return DomainError(
+            "INVALID_STATE_TRANSITION", "There's already a settlement waiting for confirmation."
+        )
+    return None
+
+
+def settlement_refusal(pact: Pact, user: User, amount: int | None) -> DomainError | None:
+    """Would proposing `amount` be refused? (The Mini App's confirm step asks first;
+    settlement_propose checks again under the lock.)"""
+    pact.require_participant(user)
+    has_pending = pact.settlements.filter(status=Settlement.Status.PENDING).exists()
+    return _refusal_propose(pact, amount, balance_of(pact), has_pending)
+
+
 def settlement_propose(
     pact: Pact, user: User, *, amount: int | None = None, now: datetime | None = None
 ) -> Settlement:
@@ -37,24 +71,12 @@ def settlement_propose(
     with transaction.atomic():
         pact.lock()
         role = pact.require_participant(user)
-        if pact.status not in (Pact.Status.ACTIVE, Pact.Status.ENDED):
-            raise DomainError("PACT_NOT_ACTIVE", "This pact hasn't started.")
         balance = balance_of(pact)
-        if balance <= 0:
-            raise DomainError(
-                "INVALID_STATE_TRANSITION", "Nothing is owed, so there's nothing to settle."
-            )
+        has_pending = pact.settlements.filter(status=Settlement.Status.PENDING).exists()
+        refusal = _refusal_propose(pact, amount, balance, has_pending)
+        if refusal is not None:
+            raise refusal
         amount = balance if amount is None else amount
-        if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= balance:
-            raise DomainError(
-                "VALIDATION_ERROR",
-                "The amount must be between 1 and the current balance.",
-                {"amount": amount, "balance": balance},
-            )
-        if pact.settlements.filter(status=Settlement.Status.PENDING).exists():
-            raise DomainError(
-                "INVALID_STATE_TRANSITION", "There's already a settlement waiting for confirmation."
-            )
         is_initiator = role == PactParticipant.Role.INITIATOR
         try:
             with transaction.atomic():

@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from .errors import DomainError
 from .models import (
+    REMINDER_MINUTES_MAX,
+    REMINDER_MINUTES_MIN,
     Pact,
     PactDay,
     PactParticipant,
@@ -397,9 +399,12 @@ def user_update_settings(
     if reminder_minutes_before is not None and (
         isinstance(reminder_minutes_before, bool)
         or not isinstance(reminder_minutes_before, int)
-        or not 0 <= reminder_minutes_before <= 1440
+        or not REMINDER_MINUTES_MIN <= reminder_minutes_before <= REMINDER_MINUTES_MAX
     ):
-        errors["reminder_minutes_before"] = "Reminders can come 0 to 1440 minutes before."
+        errors["reminder_minutes_before"] = (
+            f"Reminders can come {REMINDER_MINUTES_MIN} to {REMINDER_MINUTES_MAX} minutes"
+            " before. To get none, switch reminders off."
+        )
     if errors:
         raise DomainError("VALIDATION_ERROR", next(iter(errors.values())), errors)
     changes = {

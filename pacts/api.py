@@ -53,7 +53,14 @@ from .actions import (
     user_update_settings,
 )
 from .errors import DomainError
-from .models import Pact, PactDay, PactParticipant, User
+from .models import (
+    REMINDER_MINUTES_MAX,
+    REMINDER_MINUTES_MIN,
+    Pact,
+    PactDay,
+    PactParticipant,
+    User,
+)
 from .stats import balance_column
 
 log = logging.getLogger(__name__)
@@ -102,7 +109,11 @@ class UserSettingsRequest(serializers.Serializer):
     )
     notify_reminders = StrictBooleanField(required=False)
     notify_disputes = StrictBooleanField(required=False)
-    reminder_minutes_before = StrictIntegerField(required=False, help_text="0 to 1440.")
+    reminder_minutes_before = StrictIntegerField(
+        required=False,
+        help_text=f"{REMINDER_MINUTES_MIN} to {REMINDER_MINUTES_MAX} (whole minutes); "
+        "for no reminders set notify_reminders to false.",
+    )
 
 
 class PactCreateRequest(serializers.Serializer):

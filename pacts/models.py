@@ -77,6 +77,13 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(telegram_user_id, display_name, password, **extra)
 
 
+# How long before a deadline a reminder may come: any whole minute from 1 to a day.
+# "No reminder" is notify_reminders=False, never 0 minutes (issue 15 B7). One pair of
+# bounds for the DB constraint, the domain check, the API schema and the form.
+REMINDER_MINUTES_MIN = 1
+REMINDER_MINUTES_MAX = 1440
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A Telegram user. Staff sign in to the admin with their Telegram id and a password."""
 
@@ -103,7 +110,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_table = "users"
         constraints = [
             models.CheckConstraint(
-                condition=Q(reminder_minutes_before__gte=0, reminder_minutes_before__lte=1440),
+                condition=Q(
+                    reminder_minutes_before__gte=REMINDER_MINUTES_MIN,
+                    reminder_minutes_before__lte=REMINDER_MINUTES_MAX,
+                ),
                 name="users_reminder_minutes_range",
             ),
         ]

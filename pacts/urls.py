@@ -28,5 +28,6 @@ urlpatterns = [
     ),
     path("settings", views.user_settings, name="user_settings"),
     path("settings/delete", views.account_delete, name="account_delete"),
+    path("settings/export", views.account_export, name="account_export"),
     path("dev/login", miniapp.dev_login, name="dev_login"),
 ]

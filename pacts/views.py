@@ -53,9 +53,16 @@ from .actions import (
     user_update_settings,
 )
 from .errors import DomainError
-from .models import Pact, PactDay, PactParticipant, User
-from .privacy import user_delete
-from .schedule import MIDNIGHT, canonical_timezones, is_valid_timezone
+from .models import (
+    REMINDER_MINUTES_MAX,
+    REMINDER_MINUTES_MIN,
+    Pact,
+    PactDay,
+    PactParticipant,
+    User,
+)
+from .privacy import user_delete, user_export
+from .schedule import canonical_timezones, is_valid_timezone
 from .templatetags.hp import WEEKDAY_SHORT, clock_text, format_money, schedule_text
 
 log = logging.getLogger(__name__)
@@ -726,8 +733,32 @@ def invite(request: HttpRequest, code: str, answer: str = "") -> HttpResponse:
 # --- user settings ----------------------------------------------------------------------
 
 
-def _zones() -> list[str]:
-    return sorted(z for z in canonical_timezones() if "/" in z and not z.startswith("Etc/"))
+# Offered first in the time zone picker, after the phone's own: the most used zones
+# around the world, west to east (the rest follow alphabetically; typing filters all).
+COMMON_ZONES = (
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Moscow",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
+
+
+def _zones(*first: str | None) -> list[str]:
+    """Every city zone, `first` (the phone's, the user's) and COMMON_ZONES ahead, once each."""
+    every = sorted(z for z in canonical_timezones() if "/" in z and not z.startswith("Etc/"))
+    known = set(every)
+    ahead = [z for z in dict.fromkeys([*first, *COMMON_ZONES]) if z in known]
+    return ahead + [z for z in every if z not in set(ahead)]
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -770,8 +801,10 @@ def user_settings(request: HttpRequest) -> HttpResponse:
             )
     context = {
         "user": user,
-        "zones": _zones(),
+        "zones": _zones(request.headers.get("X-Timezone"), user.timezone),
         "phone_zone": offered_zone(request, user),
+        "reminder_min": REMINDER_MINUTES_MIN,
+        "reminder_max": REMINDER_MINUTES_MAX,
         "flash": success,
         "form": request.POST if error else None,
     }
@@ -800,6 +833,20 @@ def account_delete(request: HttpRequest) -> HttpResponse:
         fragment="account",
         success="Account deleted",
     )
+
+
+@screen("GET")
+def account_export(request: HttpRequest) -> HttpResponse:
+    """The data export as a file download: the same JSON as GET /api/v1/users/me/export.
+
+    The Mini App signs in by header, which a plain link can't carry, so app.js fetches
+    this with the header and saves the answer as a file (data-download); no token ever
+    goes into a URL, where logs and history would keep it.
+    """
+    response = JsonResponse(user_export(acting_user(request)), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="habitpact-export.json"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- create ------------------------------------------------------------------------------
@@ -939,14 +986,29 @@ class Draft:
 
     def summary(self) -> str:
         terms, _ = self.parse()
-        # 00:00 is the end of the day (rule 12): say so, as every other screen does.
-        by = (
-            clock_text(terms.deadline_time)
-            if terms.deadline_time == MIDNIGHT
-            else (terms.deadline_time.strftime("%H:%M"))
-        )
+        # Times in one style, the |clock filter's ("9:00 PM"; 00:00 is "midnight", rule 12).
+        by = clock_text(terms.deadline_time)
         stake = format_money(terms.stake_amount, terms.currency) if terms.stake_amount else "?"
         return f"{terms.title or 'Your habit'} • {schedule_text(self.days)} by {by} • {stake}/miss"
+
+    def summary_lines(self, zone: str) -> list[str]:
+        """The terms the one-line summary leaves out: when, where, and the dispute window."""
+        terms, _ = self.parse()
+        lines = []
+        if terms.start_date != date.min:
+            lines.append(
+                f"Starts {terms.start_date:%a} {terms.start_date.day} {terms.start_date:%b %Y}"
+            )
+        if terms.end_date:
+            lines.append(f"Ends {terms.end_date:%a} {terms.end_date.day} {terms.end_date:%b %Y}")
+        else:
+            lines.append("No end date")
+        lines.append(f"Deadlines in {zone}")
+        hours = terms.dispute_window_hours
+        lines.append(
+            f"Your partner has {hours} hour{'s' if hours != 1 else ''} to dispute a check-in"
+        )
+        return lines
 
     def quick_picks(self) -> list[tuple[str, str]]:
         currency = self.raw["currency"].upper()
@@ -974,6 +1036,7 @@ def _create_context(draft: Draft, step: int, errors: dict, user: User, today: da
         "windows": WINDOWS,
         "quick_picks": draft.quick_picks(),
         "summary": draft.summary() if step == 4 else "",
+        "summary_lines": draft.summary_lines(user.timezone) if step == 4 else [],
         "today": today,
         "zone": user.timezone,
         "carry": [(k, v) for k, v in draft.raw.items() if k not in STEP_STATE_FIELDS.get(step, ())],
@@ -1007,7 +1070,19 @@ def pact_new(request: HttpRequest) -> HttpResponse:
         step = 1
     go = request.POST.get("go", "next")
     errors: dict[str, str] = {}
-    if go == "back":
+    picking_zone = False
+    if go == "zone":
+        # "Change" the time zone inside the flow, so the draft (this form) survives.
+        picking_zone, step = True, 2
+    elif go == "set_zone":
+        step = 2
+        try:
+            user_update_settings(user, timezone=request.POST.get("new_zone", "").strip())
+            today = now.astimezone(user.tz).date()
+        except DomainError as refusal:
+            errors, picking_zone = dict(refusal.details), True
+            user.refresh_from_db()
+    elif go == "back":
         step = max(step - 1, 1)
     elif go == "next":
         errors = draft.errors_for([step], today)
@@ -1040,4 +1115,7 @@ def pact_new(request: HttpRequest) -> HttpResponse:
                 success="Pact created! 🚀",
             )
     context = _create_context(draft, step, errors, user, today)
+    if picking_zone:
+        context["picking_zone"] = True
+        context["zones"] = _zones(request.headers.get("X-Timezone"), user.timezone)
     return render(request, "pacts/new.html", context, fragment="step")

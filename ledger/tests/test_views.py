@@ -45,7 +45,12 @@ def test_ledger_runs_in_a_bounded_number_of_queries(owed, initiator, django_asse
 
 
 def test_propose_then_confirm_squares_the_tab(owed, initiator, partner):
-    proposed = MiniApp(initiator).post(f"/pacts/{owed.pk}/settlements", {"amount": "5"})
+    asked = MiniApp(initiator).post(f"/pacts/{owed.pk}/settlements", {"amount": "5"})
+    assert "Propose settling £5 with Sam?" in text(asked)
+    assert not Settlement.objects.exists()
+    proposed = MiniApp(initiator).post(
+        f"/pacts/{owed.pk}/settlements", {"amount": "5", "step": "confirm"}
+    )
     assert proposed.status_code == 200
     assert "Waiting for the other side to confirm." in text(proposed)
     settlement = Settlement.objects.get()
@@ -59,10 +64,41 @@ def test_propose_then_confirm_squares_the_tab(owed, initiator, partner):
     assert "All square" in text(confirmed)
 
 
-def test_proposing_more_than_the_balance_is_refused_inline(owed, initiator):
-    response = MiniApp(initiator).post(f"/pacts/{owed.pk}/settlements", {"amount": "50"})
+@pytest.mark.parametrize("step", ["", "confirm"])
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("50", "Enter at most £5."),
+        ("0", "Enter more than £0."),
+        ("-2", "Enter more than £0."),
+        ("five", "Enter an amount, like 5 or 5.50."),
+        ("", "Enter how much was paid, like 5 or 5.50."),
+    ],
+)
+def test_a_bad_settlement_amount_says_why_in_money_and_keeps_the_typing(
+    owed, initiator, typed, message, step
+):
+    """Rule changed on purpose (issue 15 B5): the range refusal is said in money, not
+    "between 1 and the current balance", and an empty field no longer proposes it all."""
+    response = MiniApp(initiator).post(
+        f"/pacts/{owed.pk}/settlements", {"amount": typed, "step": step}
+    )
     assert response.status_code == 422
-    assert "The amount must be between 1 and the current balance." in text(response)
+    body = text(response)
+    assert message in body
+    assert f'value="{typed}"' in body
+    assert "Propose settling" not in body
+    assert not Settlement.objects.exists()
+
+
+def test_the_form_shows_the_balance_it_proposes_and_cancel_keeps_the_amount(owed, initiator):
+    page = text(MiniApp(initiator).get(f"/pacts/{owed.pk}/ledger"))
+    assert 'name="amount" value="5.00"' in page
+    assert "The whole balance is £5." in page
+    back = MiniApp(initiator).post(f"/pacts/{owed.pk}/settlements", {"amount": "3", "step": "edit"})
+    assert back.status_code == 200
+    assert 'name="amount" value="3"' in text(back)
+    assert "Propose settling" not in text(back)
     assert not Settlement.objects.exists()
 
 

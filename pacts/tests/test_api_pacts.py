@@ -62,6 +62,8 @@ def test_me_patch_changes_settings(initiator):
         ({"timezone": "utc "}, "timezone"),
         ({"reminder_minutes_before": 1441}, "reminder_minutes_before"),
         ({"reminder_minutes_before": -1}, "reminder_minutes_before"),
+        # 0 no longer means "no reminder" (issue 15 B7): that is notify_reminders=false.
+        ({"reminder_minutes_before": 0}, "reminder_minutes_before"),
         ({"reminder_minutes_before": "soon"}, "reminder_minutes_before"),
         ({"notify_reminders": "yes"}, "notify_reminders"),
         ({"timezone": None}, "timezone"),
@@ -74,6 +76,14 @@ def test_me_patch_refuses_bad_settings_field_by_field(initiator, body, field):
     assert field in error["details"]
     initiator.refresh_from_db()
     assert initiator.timezone == "Europe/London"
+
+
+@pytest.mark.parametrize("minutes", [1, 7, 1440])
+def test_me_patch_takes_any_whole_minute_from_1_to_1440(initiator, minutes):
+    response = client_for(initiator).patch(f"{API}/users/me", {"reminder_minutes_before": minutes})
+    assert response.status_code == 200
+    initiator.refresh_from_db()
+    assert initiator.reminder_minutes_before == minutes
 
 
 # --- create -----------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def test_no_reminder_for_someone_who_turned_them_off(clock, pact, initiator):
 
 
 def test_the_partners_settings_do_not_matter(clock, pact, partner):
-    user_update_settings(partner, notify_reminders=False, reminder_minutes_before=0)
+    user_update_settings(partner, notify_reminders=False, reminder_minutes_before=1)
     clock.move_to(at(20))
     assert send_reminders() == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -465,7 +466,8 @@ def test_an_unknown_invite_code_is_not_found(partner, clock):
 
 def test_user_settings_save_zone_and_reminders(initiator, clock):
     app = MiniApp(initiator)
-    assert 'value="Europe/London" selected' in text(app.get("/settings"))
+    # The picker is an <input list> now (issue 15 B7), showing the user's zone as its value.
+    assert 'name="timezone" list="timezones" value="Europe/London"' in text(app.get("/settings"))
     response = app.post(
         "/settings",
         {"timezone": "America/New_York", "notify_reminders": "on", "reminder_minutes_before": "30"},
@@ -482,7 +484,63 @@ def test_user_settings_show_the_domain_error_inline(initiator, clock):
         "/settings", {"timezone": "Europe/London", "reminder_minutes_before": "5000"}
     )
     assert response.status_code == 422
-    assert "Reminders can come 0 to 1440 minutes before." in text(response)
+    assert "Reminders can come 1 to 1440 minutes before." in text(response)
+
+
+def test_user_settings_take_any_whole_minute_and_refuse_zero(initiator, clock):
+    """Issue 15 B7: step=5 blocked 7, and 0 silently meant "no reminder"."""
+    page = text(MiniApp(initiator).get("/settings"))
+    assert 'min="1" max="1440" step="1"' in page
+    saved = MiniApp(initiator).post(
+        "/settings", {"notify_reminders": "on", "reminder_minutes_before": "7"}
+    )
+    assert "Saved ✓" in text(saved)
+    initiator.refresh_from_db()
+    assert initiator.reminder_minutes_before == 7
+    refused = MiniApp(initiator).post(
+        "/settings", {"notify_reminders": "on", "reminder_minutes_before": "0"}
+    )
+    assert refused.status_code == 422
+    assert "To get none, switch reminders off." in text(refused)
+    initiator.refresh_from_db()
+    assert initiator.reminder_minutes_before == 7
+
+
+def test_the_data_export_is_a_download_of_the_apis_json(initiator, pact, clock):
+    page = text(MiniApp(initiator).get("/settings"))
+    assert "GET /api/v1/users/me/export" not in page
+    assert 'data-download="/settings/export"' in page
+    response = MiniApp(initiator, htmx=False).get("/settings/export")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response["Content-Disposition"] == 'attachment; filename="habitpact-export.json"'
+    assert response["Cache-Control"] == "no-store"
+    body = json.loads(response.content)
+    assert body["user"]["display_name"] == "Alex"
+    assert [p["title"] for p in body["pacts"]] == [pact.title]
+
+
+def test_the_data_export_needs_the_sign_in_header(client, initiator):
+    response = client.get("/settings/export", headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert "habitpact-export" not in response.get("Content-Disposition", "")
+
+
+def test_the_zone_picker_is_searchable_with_the_phones_and_common_zones_first(initiator, clock):
+    page = text(MiniApp(initiator, zone="Asia/Kathmandu").get("/settings"))
+    assert 'list="timezones"' in page and "<select" not in page
+    zones = re.findall(r'<option value="([^"]+)">', page)
+    assert zones[:4] == ["Asia/Kathmandu", "Europe/London", "America/Los_Angeles", "America/Denver"]
+    assert len(zones) == len(set(zones)) > 300
+
+
+def test_switching_reminders_off_keeps_the_minutes(initiator, clock):
+    # The minutes field is disabled while the switch is off, so the browser sends none.
+    MiniApp(initiator).post("/settings", {"timezone": "Europe/London"})
+    initiator.refresh_from_db()
+    assert (initiator.notify_reminders, initiator.reminder_minutes_before) == (False, 60)
+    page = text(MiniApp(initiator).get("/settings"))
+    assert re.search(r'id="reminder_minutes_before"[^>]*\sdisabled', page)
 
 
 # --- create ----------------------------------------------------------------------------
@@ -510,7 +568,12 @@ def test_create_flow_keeps_state_between_steps_and_creates_the_pact(initiator, c
     assert "£5" in step3 and "£20" in step3
     base.update(deadline="21:00", start="2025-01-20")
     step4 = text(_step(app, 3, currency="GBP", stake="5", window="12", **base))
-    assert "Go to the gym 🏋️ • Mon–Fri by 21:00 • £5/miss" in step4
+    # Times in the |clock style on every screen (issue 15 B6), no longer "by 21:00".
+    assert "Go to the gym 🏋️ • Mon–Fri by 9:00 PM • £5/miss" in step4
+    assert "Starts Mon 20 Jan 2025" in step4
+    assert "No end date" in step4
+    assert "Deadlines in Europe/London" in step4
+    assert "Your partner has 12 hours to dispute a check-in" in step4
     base.update(currency="GBP", stake="5", window="12")
     created = _step(app, 4, go="create", partner="sam_tg", **base)
     assert "Pact created!" in text(created)
@@ -520,6 +583,38 @@ def test_create_flow_keeps_state_between_steps_and_creates_the_pact(initiator, c
     assert pact.stake_amount == 500
     assert pact.partner_username == "sam_tg"
     assert f"invite_{pact.invite_code}" in text(created)
+
+
+def test_changing_the_time_zone_mid_create_keeps_the_draft(initiator, clock):
+    """Issue 15 B6: "Change" used to leave for /settings and lose every step so far."""
+    app = MiniApp(initiator, zone="Asia/Tokyo")
+    draft = {
+        "title": "Read",
+        "emoji": "📚",
+        "currency": "EUR",
+        "stake": "3",
+        "window": "24",
+        "days": ["0", "2"],
+        "deadline": "07:30",
+        "start": "2025-01-22",
+    }
+    page = text(_step(app, 2, go="zone", **draft))
+    assert 'href="/settings"' not in page
+    assert 'id="new_zone" name="new_zone" list="timezones"' in page
+    assert re.findall(r'<option value="([^"]+)">', page)[:2] == ["Asia/Tokyo", "Europe/London"]
+    bad = text(_step(app, 2, go="set_zone", new_zone="Mars/Base", **draft))
+    assert "Pick a time zone from the list" in bad
+    back = text(_step(app, 2, go="set_zone", new_zone="Asia/Tokyo", **draft))
+    initiator.refresh_from_db()
+    assert initiator.timezone == "Asia/Tokyo"
+    assert "In your time zone, Asia/Tokyo." in back and "Step 2/4" in back
+    assert 'name="title" value="Read"' in back and 'name="stake" value="3"' in back
+    assert 'name="currency" value="EUR"' in back and 'name="window" value="24"' in back
+    assert 'name="deadline" value="07:30"' in back and 'name="start" value="2025-01-22"' in back
+    assert 'value="2" checked' in back and 'value="1" checked' not in back
+    summary = text(_step(app, 4, go="stay", partner="", **draft))
+    assert "Read 📚 • Mon, Wed by 7:30 AM • €3/miss" in summary
+    assert "Deadlines in Asia/Tokyo" in summary
 
 
 def test_create_refuses_a_start_date_in_the_past_inline(initiator, clock):

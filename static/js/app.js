@@ -145,13 +145,43 @@
     if (count) count.textContent = String(e.target.value.length);
   });
 
+  // A switch that enables its field (reminders → minutes): a disabled field isn't sent,
+  // so switching reminders off keeps the minutes for when they come back on.
+  document.addEventListener("change", function (e) {
+    var sel = e.target.getAttribute && e.target.getAttribute("data-enables");
+    var field = sel && document.querySelector(sel);
+    if (field) field.disabled = !e.target.checked;
+  });
+
+  // Downloads from header-authenticated routes: fetch with the header, save as a file.
+  function download(el) {
+    el.disabled = true;
+    var headers = {};
+    addHeaders(function (k, v) { headers[k] = v; });
+    fetch(el.getAttribute("data-download"), { headers: headers, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.blob(); })
+      .then(function (blob) {
+        var a = document.createElement("a");
+        a.href = URL.createObjectURL(blob);
+        a.download = el.getAttribute("data-filename") || "download";
+        document.body.appendChild(a);
+        a.click();
+        setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+        haptic("success");
+      })
+      .catch(function () { haptic("error"); })
+      .then(function () { el.disabled = false; });
+  }
+
   // Small behaviours, delegated: quick picks, sharing, time zone offers, "Try again".
   // (No inline on* handlers anywhere: the CSP forbids them.)
   document.addEventListener("click", function (e) {
-    var el = e.target.closest ? e.target.closest("[data-fill],[data-share],[data-dismiss-zone],[data-pick-zone],[data-reload]") : null;
+    var el = e.target.closest ? e.target.closest("[data-fill],[data-share],[data-dismiss-zone],[data-pick-zone],[data-reload],[data-download]") : null;
     if (!el) return;
     if (el.hasAttribute("data-reload")) {
       location.reload();
+    } else if (el.hasAttribute("data-download")) {
+      download(el);
     } else if (el.hasAttribute("data-fill")) {
       var input = document.querySelector(el.getAttribute("data-fill"));
       if (input) { input.value = el.getAttribute("data-value"); input.focus(); }
