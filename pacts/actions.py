@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -135,6 +136,19 @@ def pact_create(*, initiator: User, terms: PactTerms, now: datetime | None = Non
     return pact
 
 
+# Invite codes are letters and digits (new_invite_code). The one pattern every door
+# checks, through invite_for: the URL confs pass any segment through, so a malformed
+# code is the same PACT_NOT_FOUND as an unknown one, never a bare 404.
+INVITE_CODE_RE = re.compile(r"[A-Za-z0-9]{1,64}", re.ASCII)
+
+
+INVITE_NOT_FOUND = "That invite link doesn't work. Ask your friend to send it again."
+
+
+def is_invite_code(code: object) -> bool:
+    return isinstance(code, str) and INVITE_CODE_RE.fullmatch(code) is not None
+
+
 def invite_for(code: object, *, pact_id: object = None) -> Pact:
     """The pact behind an invite code: the one lookup the API, the Mini App and the bot
     share (rule 15: accepting or declining needs the code, not just the pact id).
@@ -143,9 +157,9 @@ def invite_for(code: object, *, pact_id: object = None) -> Pact:
     are all the same PACT_NOT_FOUND, so a guess learns nothing about which part was wrong.
     """
     pact = None
-    # Codes are letters and digits (new_invite_code); anything else, such as a NUL that
-    # PostgreSQL would reject with a 500, cannot be one (drills/hostile.py).
-    if isinstance(code, str) and code.isascii() and code.isalnum() and len(code) <= 64:
+    # Anything that is not a code by INVITE_CODE_RE, such as a NUL that PostgreSQL
+    # would reject with a 500, cannot be one (drills/hostile.py).
+    if is_invite_code(code):
         pact = (
             Pact.objects.select_related("created_by_user")
             .prefetch_related("participants__user")
@@ -155,7 +169,7 @@ def invite_for(code: object, *, pact_id: object = None) -> Pact:
     if pact is not None and pact_id is not None and str(pact.pk) != str(pact_id).lower():
         pact = None
     if pact is None:
-        raise DomainError("PACT_NOT_FOUND", "That invite link doesn't work. Ask for a new one.")
+        raise DomainError("PACT_NOT_FOUND", INVITE_NOT_FOUND)
     return pact
 
 
@@ -448,11 +462,52 @@ def day_for(pact: Pact, day: date, *, now: datetime | None = None) -> PactDay:
     return found
 
 
+def todays_days(pacts: Iterable[Pact], now: datetime) -> dict[uuid.UUID, PactDay | None]:
+    """Today's day (in each pact's zone) of each pact, by pact id: the one answer the API
+    list and detail, the Mini App home and detail give. Only a running pact has one.
+
+    One query for the days that exist; a pact the materialize job has not reached (a
+    worker that was down) is caught up first, so every door shows the same "today"."""
+    pacts = list(pacts)
+    active = {p.pk: p for p in pacts if p.status == Pact.Status.ACTIVE}
+    dates = {pk: pact.local_today(now) for pk, pact in active.items()}
+    found: dict[uuid.UUID, PactDay] = {}
+    if active:
+        for day in PactDay.objects.filter(pact__in=list(active), date__in=set(dates.values())):
+            if dates[day.pact_id] == day.date:
+                found[day.pact_id] = day
+    for pk, pact in active.items():
+        through = pact.days_materialized_through
+        if pk not in found and (through is None or through < dates[pk]):
+            with transaction.atomic():
+                materialize_pact_days(pact, now)
+            day = PactDay.objects.filter(pact=pact, date=dates[pk]).first()
+            if day is not None:
+                found[pk] = day
+    for pk, day in found.items():
+        day.pact = active[pk]
+    return {pact.pk: found.get(pact.pk) for pact in pacts}
+
+
 def today_for(pact: Pact, *, now: datetime | None = None) -> PactDay | None:
-    try:
-        return day_for(pact, pact.local_today(now), now=now)
-    except DomainError:
-        return None
+    """`todays_days` for one pact."""
+    return todays_days([pact], _now(now))[pact.pk]
+
+
+# Strict ISO dates only: date.fromisoformat alone would also take "2025-W04-1" and
+# "20250120", which the API refused and the Mini App took (issue 13).
+_DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def parse_day(value: object) -> date:
+    """A day in a path or a button: `YYYY-MM-DD` and a real date, else DAY_NOT_FOUND.
+    The API, the Mini App and the bot all parse dates with this."""
+    if isinstance(value, str) and _DAY_RE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise DomainError("DAY_NOT_FOUND", "There's no check-in scheduled for that day.")
 
 
 def open_days(pact: Pact, *, now: datetime | None = None) -> list[PactDay]:

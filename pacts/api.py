@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -49,10 +48,11 @@ from .actions import (
     pact_end,
     pact_for,
     pact_stats,
+    parse_day,
     today_for,
+    todays_days,
     user_update_settings,
 )
-from .errors import DomainError
 from .models import Pact, PactDay, PactParticipant, User
 from .stats import balance_column
 
@@ -65,7 +65,6 @@ DAY_DATE = OpenApiParameter(
 INVITE_CODE = OpenApiParameter(
     "code", OpenApiTypes.STR, OpenApiParameter.PATH, description="From the invite link."
 )
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 # --- input shapes -------------------------------------------------------------------------
@@ -397,15 +396,6 @@ def pact_detail(pact: Pact, user: User) -> dict:
     return PactDetailSerializer(body).data
 
 
-def parse_day(value: str) -> date:
-    try:
-        if _DATE_RE.match(value):
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise DomainError("DAY_NOT_FOUND", "There's no check-in scheduled for that day.")
-
-
 def day_of(user: User, pact_id, day: str) -> PactDay:
     """The participant's pact day (403 for a stranger before anything about the date)."""
     pact = pact_for(user, pact_id)
@@ -491,13 +481,7 @@ class PactListView(APIView):
         """
         filters = query_params(request, PactListQuery)
         user = request.user
-        membership = {
-            "participants__user": user,
-            "participants__status": PactParticipant.Status.ACCEPTED,
-        }
-        if "role" in filters:
-            membership["participants__role"] = filters["role"]
-        pacts = Pact.objects.filter(**membership)
+        pacts = Pact.objects.for_user(user, role=filters.get("role"))
         if "status" in filters:
             pacts = pacts.filter(status=filters["status"])
         pacts = list(
@@ -505,12 +489,7 @@ class PactListView(APIView):
             .prefetch_related("participants__user")
             .order_by("-created_at", "-id")
         )
-        now = timezone.now()
-        todays = {pact.pk: pact.local_today(now) for pact in pacts}
-        days = {
-            (day.pact_id, day.date): day
-            for day in PactDay.objects.filter(pact__in=pacts, date__in=set(todays.values()))
-        }
+        days = todays_days(pacts, timezone.now())
         items = []
         for pact in pacts:
             role = pact.role_of(user)
@@ -525,7 +504,7 @@ class PactListView(APIView):
                     "stake_amount": pact.stake_amount,
                     "currency": pact.currency,
                     "balance": pact.balance,
-                    "today": days.get((pact.pk, todays[pact.pk])),
+                    "today": days[pact.pk],
                 }
             )
         return Response(PactListSerializer({"pacts": items}).data)

@@ -116,6 +116,20 @@ class User(AbstractBaseUser, PermissionsMixin):
         return ZoneInfo(self.timezone)
 
 
+class PactQuerySet(models.QuerySet["Pact"]):
+    def for_user(self, user: User, *, role: str | None = None) -> PactQuerySet:
+        """The pacts `user` is in (accepted, so not an invite they declined), optionally
+        in one role: the one membership query the API, Mini App, export and drills use.
+        One filter() call, so the role and status apply to the same participant row."""
+        membership: dict[str, Any] = {
+            "participants__user": user,
+            "participants__status": PactParticipant.Status.ACCEPTED,
+        }
+        if role is not None:
+            membership["participants__role"] = role
+        return self.filter(**membership)
+
+
 class Pact(models.Model):
     class Status(models.TextChoices):
         PENDING_ACCEPT = "PENDING_ACCEPT"
@@ -149,6 +163,8 @@ class Pact(models.Model):
     days_materialized_through = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PactQuerySet.as_manager()
 
     class Meta:
         db_table = "pacts"
@@ -773,7 +789,7 @@ class PactDay(models.Model):
                 self.save()
                 pact = self.pact
                 LedgerEntry.forfeit(
-                    self, pact, pact.initiator, pact.partner, "Conceded dispute"
+                    self, pact, pact.initiator, pact.partner, "Conceded dispute", now=now
                 ).save()
             else:
                 self.status = self.Status.DONE
@@ -805,7 +821,7 @@ class PactDay(models.Model):
             forfeit = LedgerEntry.objects.get(pact_day=self, type=LedgerEntry.Type.FORFEIT)
             self.status = self.Status.WAIVED
             self.save()
-            LedgerEntry.waiver(forfeit).save()
+            LedgerEntry.waiver(forfeit, now=now).save()
             notify(self.pact.initiator, "day_waived", f"waive:{self.pk}", day=self, by=user)
         self._log("day_waived", user)
         return self
