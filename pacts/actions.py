@@ -20,6 +20,13 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from .errors import DomainError
+from .limits import (
+    DISPUTE_WINDOW_MAX_HOURS,
+    DISPUTE_WINDOW_MIN_HOURS,
+    STAKE_MAX,
+    STAKE_MIN,
+    TITLE_MAX_LENGTH,
+)
 from .models import (
     Pact,
     PactDay,
@@ -70,10 +77,15 @@ class PactTerms:
         title = (self.title or "").strip()
         if not title:
             errors["title"] = "Give your habit a name."
-        elif len(title) > 255:
-            errors["title"] = "Keep the name under 255 characters."
-        if not isinstance(self.stake_amount, int) or not 1 <= self.stake_amount <= 10_000:
-            errors["stake_amount"] = "The stake must be between 1 and 10 000 minor units."
+        elif len(title) > TITLE_MAX_LENGTH:
+            errors["title"] = f"Keep the name under {TITLE_MAX_LENGTH} characters."
+        if (
+            not isinstance(self.stake_amount, int)
+            or not STAKE_MIN <= self.stake_amount <= STAKE_MAX
+        ):
+            errors["stake_amount"] = (
+                f"The stake must be between {STAKE_MIN} and {STAKE_MAX:,} minor units."
+            ).replace(",", " ")
         if not is_valid_currency(self.currency or ""):
             errors["currency"] = "Pick a real currency (ISO 4217, like GBP or EUR)."
         days = self.schedule_days
@@ -91,8 +103,11 @@ class PactTerms:
             errors["start_date"] = "The start date can't be in the past."
         if self.end_date is not None and self.end_date <= self.start_date:
             errors["end_date"] = "The end date must be after the start date."
-        if not 1 <= self.dispute_window_hours <= 72:
-            errors["dispute_window_hours"] = "The dispute window is 1 to 72 hours."
+        if not DISPUTE_WINDOW_MIN_HOURS <= self.dispute_window_hours <= DISPUTE_WINDOW_MAX_HOURS:
+            errors["dispute_window_hours"] = (
+                f"The dispute window is {DISPUTE_WINDOW_MIN_HOURS} to "
+                f"{DISPUTE_WINDOW_MAX_HOURS} hours."
+            )
         username = (self.partner_username or "").lstrip("@")
         if username and not USERNAME_RE.match(username):
             errors["partner_username"] = "That doesn't look like a Telegram username."

@@ -53,6 +53,12 @@ from .actions import (
     todays_days,
     user_update_settings,
 )
+from .limits import (
+    DISPUTE_WINDOW_MAX_HOURS,
+    DISPUTE_WINDOW_MIN_HOURS,
+    REMINDER_MAX_MINUTES,
+    REMINDER_MIN_MINUTES,
+)
 from .models import Pact, PactDay, PactParticipant, User
 from .stats import balance_column
 
@@ -101,7 +107,9 @@ class UserSettingsRequest(serializers.Serializer):
     )
     notify_reminders = StrictBooleanField(required=False)
     notify_disputes = StrictBooleanField(required=False)
-    reminder_minutes_before = StrictIntegerField(required=False, help_text="0 to 1440.")
+    reminder_minutes_before = StrictIntegerField(
+        required=False, help_text=f"{REMINDER_MIN_MINUTES} to {REMINDER_MAX_MINUTES}."
+    )
 
 
 class PactCreateRequest(serializers.Serializer):
@@ -121,7 +129,11 @@ class PactCreateRequest(serializers.Serializer):
     deadline_time = HourMinuteField(help_text="Local time in the pact's zone, HH:MM.")
     start_date = serializers.DateField()
     end_date = serializers.DateField(required=False, allow_null=True, default=None)
-    dispute_window_hours = StrictIntegerField(required=False, default=12, help_text="1–72.")
+    dispute_window_hours = StrictIntegerField(
+        required=False,
+        default=12,
+        help_text=f"{DISPUTE_WINDOW_MIN_HOURS}–{DISPUTE_WINDOW_MAX_HOURS}.",
+    )
     partner_username = StrictCharField(
         required=False, allow_blank=True, allow_null=True, max_length=64, default=""
     )

@@ -31,6 +31,15 @@ from django.utils.functional import cached_property
 from ledger.models import LedgerEntry
 
 from .errors import DomainError
+from .limits import (
+    DISPUTE_WINDOW_MAX_HOURS,
+    DISPUTE_WINDOW_MIN_HOURS,
+    REMINDER_MAX_MINUTES,
+    REMINDER_MIN_MINUTES,
+    STAKE_MAX,
+    STAKE_MIN,
+    TITLE_MAX_LENGTH,
+)
 from .schedule import due_dates, local_deadline
 
 log = logging.getLogger(__name__)
@@ -103,7 +112,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_table = "users"
         constraints = [
             models.CheckConstraint(
-                condition=Q(reminder_minutes_before__gte=0, reminder_minutes_before__lte=1440),
+                condition=Q(
+                    reminder_minutes_before__gte=REMINDER_MIN_MINUTES,
+                    reminder_minutes_before__lte=REMINDER_MAX_MINUTES,
+                ),
                 name="users_reminder_minutes_range",
             ),
         ]
@@ -141,7 +153,7 @@ class Pact(models.Model):
         CANCELLED = "CANCELLED"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    title = models.CharField(max_length=255)
+    title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.TextField(blank=True, default="")
     currency = models.CharField(max_length=3, default="GBP")
     stake_amount = models.PositiveIntegerField(help_text="Minor units (pence).")
@@ -191,7 +203,7 @@ class Pact(models.Model):
                 name="pacts_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(stake_amount__gte=1, stake_amount__lte=10_000),
+                condition=Q(stake_amount__gte=STAKE_MIN, stake_amount__lte=STAKE_MAX),
                 name="pacts_stake_amount_range",
             ),
             models.CheckConstraint(
@@ -199,7 +211,10 @@ class Pact(models.Model):
                 name="pacts_schedule_has_a_day",
             ),
             models.CheckConstraint(
-                condition=Q(dispute_window_hours__gte=1, dispute_window_hours__lte=72),
+                condition=Q(
+                    dispute_window_hours__gte=DISPUTE_WINDOW_MIN_HOURS,
+                    dispute_window_hours__lte=DISPUTE_WINDOW_MAX_HOURS,
+                ),
                 name="pacts_dispute_window_range",
             ),
             models.CheckConstraint(

@@ -7,13 +7,15 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from conftest import make_terms
 from habitpact.tests.api import API, client_for
 from ledger.models import LedgerEntry
+from pacts import limits
 from pacts.actions import day_for, pact_create, todays_days
-from pacts.models import Pact
+from pacts.models import Pact, User
 from pacts.tests.test_views import MiniApp, text
 from telegram_bot.handlers import process_update
 from telegram_bot.messages import tab_line
@@ -137,3 +139,40 @@ def test_a_conceded_days_forfeit_and_its_waiver_carry_the_transitions_clock(
     waived_at = later + timedelta(hours=1)
     day.waive(partner, now=waived_at)
     assert LedgerEntry.objects.get(pact_day=day, type="WAIVER").created_at == waived_at
+
+
+# --- the spec's bounds ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field, low, high",
+    [
+        ("stake_amount", limits.STAKE_MIN, limits.STAKE_MAX),
+        ("dispute_window_hours", limits.DISPUTE_WINDOW_MIN_HOURS, limits.DISPUTE_WINDOW_MAX_HOURS),
+    ],
+)
+def test_the_domain_and_the_database_hold_the_same_bounds(clock, pact, field, low, high):
+    for value, allowed in [(low - 1, False), (low, True), (high, True), (high + 1, False)]:
+        assert (field in make_terms(**{field: value}).errors()) is not allowed
+        try:
+            with transaction.atomic():
+                Pact.objects.filter(pk=pact.pk).update(**{field: value})
+        except IntegrityError:
+            assert not allowed
+        else:
+            assert allowed
+
+
+def test_the_domain_and_the_database_hold_the_same_reminder_bound(initiator):
+    for value, allowed in [
+        (limits.REMINDER_MAX_MINUTES, True),
+        (limits.REMINDER_MAX_MINUTES + 1, False),
+    ]:
+        try:
+            with transaction.atomic():
+                User.objects.filter(pk=initiator.pk).update(reminder_minutes_before=value)
+        except IntegrityError:
+            assert not allowed
+        else:
+            assert allowed
+    assert Pact._meta.get_field("title").max_length == limits.TITLE_MAX_LENGTH
