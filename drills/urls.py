@@ -23,7 +23,7 @@ from habitpact.auth import user_from_authorization
 from ledger.models import LedgerEntry
 from pacts.actions import balance_of, day_for, pact_for, pact_stats, today_for
 from pacts.errors import DomainError
-from pacts.models import Pact, PactDay, PactParticipant
+from pacts.models import Pact, PactDay
 
 
 def bare(view):
@@ -42,9 +42,7 @@ def bare(view):
 
 @bare
 def home(request, user):
-    pacts = Pact.objects.filter(
-        participants__user=user, participants__status=PactParticipant.Status.ACCEPTED
-    )
+    pacts = Pact.objects.for_user(user)
     balance = (
         LedgerEntry.objects.filter(pact=OuterRef("pk"))
         .order_by()

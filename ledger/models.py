@@ -20,6 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from pacts.models import Pact, PactDay, User
 
 
@@ -116,8 +118,16 @@ class LedgerEntry(models.Model):
 
     @classmethod
     def forfeit(
-        cls, day: PactDay, pact: Pact, initiator: User, partner: User | None, note: str
+        cls,
+        day: PactDay,
+        pact: Pact,
+        initiator: User,
+        partner: User | None,
+        note: str,
+        *,
+        now: datetime,
     ) -> LedgerEntry:
+        """The day's FORFEIT, stamped with the transition's clock (`now`), not the wall's."""
         return cls(
             pact_id=day.pact_id,
             pact_day_id=day.pk,
@@ -126,10 +136,12 @@ class LedgerEntry(models.Model):
             from_user=initiator,
             to_user=partner,
             note=note,
+            created_at=now,
         )
 
     @classmethod
-    def waiver(cls, forfeit: LedgerEntry) -> LedgerEntry:
+    def waiver(cls, forfeit: LedgerEntry, *, now: datetime) -> LedgerEntry:
+        """The WAIVER reversing `forfeit`, stamped with the transition's clock (`now`)."""
         return cls(
             pact_id=forfeit.pact_id,
             pact_day_id=forfeit.pact_day_id,
@@ -138,6 +150,7 @@ class LedgerEntry(models.Model):
             from_user_id=forfeit.from_user_id,
             to_user_id=forfeit.to_user_id,
             note="Miss waived",
+            created_at=now,
         )
 
 

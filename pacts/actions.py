@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -19,9 +20,16 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from .errors import DomainError
+from .limits import (
+    DISPUTE_WINDOW_MAX_HOURS,
+    DISPUTE_WINDOW_MIN_HOURS,
+    REMINDER_MAX_MINUTES,
+    REMINDER_MIN_MINUTES,
+    STAKE_MAX,
+    STAKE_MIN,
+    TITLE_MAX_LENGTH,
+)
 from .models import (
-    REMINDER_MINUTES_MAX,
-    REMINDER_MINUTES_MIN,
     Pact,
     PactDay,
     PactParticipant,
@@ -71,10 +79,15 @@ class PactTerms:
         title = (self.title or "").strip()
         if not title:
             errors["title"] = "Give your habit a name."
-        elif len(title) > 255:
-            errors["title"] = "Keep the name under 255 characters."
-        if not isinstance(self.stake_amount, int) or not 1 <= self.stake_amount <= 10_000:
-            errors["stake_amount"] = "The stake must be between 1 and 10 000 minor units."
+        elif len(title) > TITLE_MAX_LENGTH:
+            errors["title"] = f"Keep the name under {TITLE_MAX_LENGTH} characters."
+        if (
+            not isinstance(self.stake_amount, int)
+            or not STAKE_MIN <= self.stake_amount <= STAKE_MAX
+        ):
+            errors["stake_amount"] = (
+                f"The stake must be between {STAKE_MIN} and {STAKE_MAX:,} minor units."
+            ).replace(",", " ")
         if not is_valid_currency(self.currency or ""):
             errors["currency"] = "Pick a real currency (ISO 4217, like GBP or EUR)."
         days = self.schedule_days
@@ -92,8 +105,11 @@ class PactTerms:
             errors["start_date"] = "The start date can't be in the past."
         if self.end_date is not None and self.end_date <= self.start_date:
             errors["end_date"] = "The end date must be after the start date."
-        if not 1 <= self.dispute_window_hours <= 72:
-            errors["dispute_window_hours"] = "The dispute window is 1 to 72 hours."
+        if not DISPUTE_WINDOW_MIN_HOURS <= self.dispute_window_hours <= DISPUTE_WINDOW_MAX_HOURS:
+            errors["dispute_window_hours"] = (
+                f"The dispute window is {DISPUTE_WINDOW_MIN_HOURS} to "
+                f"{DISPUTE_WINDOW_MAX_HOURS} hours."
+            )
         username = (self.partner_username or "").lstrip("@")
         if username and not USERNAME_RE.match(username):
             errors["partner_username"] = "That doesn't look like a Telegram username."
@@ -137,6 +153,19 @@ def pact_create(*, initiator: User, terms: PactTerms, now: datetime | None = Non
     return pact
 
 
+# Invite codes are letters and digits (new_invite_code). The one pattern every door
+# checks, through invite_for: the URL confs pass any segment through, so a malformed
+# code is the same PACT_NOT_FOUND as an unknown one, never a bare 404.
+INVITE_CODE_RE = re.compile(r"[A-Za-z0-9]{1,64}", re.ASCII)
+
+
+INVITE_NOT_FOUND = "That invite link doesn't work. Ask your friend to send it again."
+
+
+def is_invite_code(code: object) -> bool:
+    return isinstance(code, str) and INVITE_CODE_RE.fullmatch(code) is not None
+
+
 def invite_for(code: object, *, pact_id: object = None) -> Pact:
     """The pact behind an invite code: the one lookup the API, the Mini App and the bot
     share (rule 15: accepting or declining needs the code, not just the pact id).
@@ -145,9 +174,9 @@ def invite_for(code: object, *, pact_id: object = None) -> Pact:
     are all the same PACT_NOT_FOUND, so a guess learns nothing about which part was wrong.
     """
     pact = None
-    # Codes are letters and digits (new_invite_code); anything else, such as a NUL that
-    # PostgreSQL would reject with a 500, cannot be one (drills/hostile.py).
-    if isinstance(code, str) and code.isascii() and code.isalnum() and len(code) <= 64:
+    # Anything that is not a code by INVITE_CODE_RE, such as a NUL that PostgreSQL
+    # would reject with a 500, cannot be one (drills/hostile.py).
+    if is_invite_code(code):
         pact = (
             Pact.objects.select_related("created_by_user")
             .prefetch_related("participants__user")
@@ -157,7 +186,7 @@ def invite_for(code: object, *, pact_id: object = None) -> Pact:
     if pact is not None and pact_id is not None and str(pact.pk) != str(pact_id).lower():
         pact = None
     if pact is None:
-        raise DomainError("PACT_NOT_FOUND", "That invite link doesn't work. Ask for a new one.")
+        raise DomainError("PACT_NOT_FOUND", INVITE_NOT_FOUND)
     return pact
 
 
@@ -399,10 +428,10 @@ def user_update_settings(
     if reminder_minutes_before is not None and (
         isinstance(reminder_minutes_before, bool)
         or not isinstance(reminder_minutes_before, int)
-        or not REMINDER_MINUTES_MIN <= reminder_minutes_before <= REMINDER_MINUTES_MAX
+        or not REMINDER_MIN_MINUTES <= reminder_minutes_before <= REMINDER_MAX_MINUTES
     ):
         errors["reminder_minutes_before"] = (
-            f"Reminders can come {REMINDER_MINUTES_MIN} to {REMINDER_MINUTES_MAX} minutes"
+            f"Reminders can come {REMINDER_MIN_MINUTES} to {REMINDER_MAX_MINUTES} minutes"
             " before. To get none, switch reminders off."
         )
     if errors:
@@ -453,11 +482,52 @@ def day_for(pact: Pact, day: date, *, now: datetime | None = None) -> PactDay:
     return found
 
 
+def todays_days(pacts: Iterable[Pact], now: datetime) -> dict[uuid.UUID, PactDay | None]:
+    """Today's day (in each pact's zone) of each pact, by pact id: the one answer the API
+    list and detail, the Mini App home and detail give. Only a running pact has one.
+
+    One query for the days that exist; a pact the materialize job has not reached (a
+    worker that was down) is caught up first, so every door shows the same "today"."""
+    pacts = list(pacts)
+    active = {p.pk: p for p in pacts if p.status == Pact.Status.ACTIVE}
+    dates = {pk: pact.local_today(now) for pk, pact in active.items()}
+    found: dict[uuid.UUID, PactDay] = {}
+    if active:
+        for day in PactDay.objects.filter(pact__in=list(active), date__in=set(dates.values())):
+            if dates[day.pact_id] == day.date:
+                found[day.pact_id] = day
+    for pk, pact in active.items():
+        through = pact.days_materialized_through
+        if pk not in found and (through is None or through < dates[pk]):
+            with transaction.atomic():
+                materialize_pact_days(pact, now)
+            day = PactDay.objects.filter(pact=pact, date=dates[pk]).first()
+            if day is not None:
+                found[pk] = day
+    for pk, day in found.items():
+        day.pact = active[pk]
+    return {pact.pk: found.get(pact.pk) for pact in pacts}
+
+
 def today_for(pact: Pact, *, now: datetime | None = None) -> PactDay | None:
-    try:
-        return day_for(pact, pact.local_today(now), now=now)
-    except DomainError:
-        return None
+    """`todays_days` for one pact."""
+    return todays_days([pact], _now(now))[pact.pk]
+
+
+# Strict ISO dates only: date.fromisoformat alone would also take "2025-W04-1" and
+# "20250120", which the API refused and the Mini App took (issue 13).
+_DAY_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def parse_day(value: object) -> date:
+    """A day in a path or a button: `YYYY-MM-DD` and a real date, else DAY_NOT_FOUND.
+    The API, the Mini App and the bot all parse dates with this."""
+    if isinstance(value, str) and _DAY_RE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise DomainError("DAY_NOT_FOUND", "There's no check-in scheduled for that day.")
 
 
 def open_days(pact: Pact, *, now: datetime | None = None) -> list[PactDay]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -49,18 +48,18 @@ from .actions import (
     pact_end,
     pact_for,
     pact_stats,
+    parse_day,
     today_for,
+    todays_days,
     user_update_settings,
 )
-from .errors import DomainError
-from .models import (
-    REMINDER_MINUTES_MAX,
-    REMINDER_MINUTES_MIN,
-    Pact,
-    PactDay,
-    PactParticipant,
-    User,
+from .limits import (
+    DISPUTE_WINDOW_MAX_HOURS,
+    DISPUTE_WINDOW_MIN_HOURS,
+    REMINDER_MAX_MINUTES,
+    REMINDER_MIN_MINUTES,
 )
+from .models import Pact, PactDay, PactParticipant, User
 from .stats import balance_column
 
 log = logging.getLogger(__name__)
@@ -72,7 +71,6 @@ DAY_DATE = OpenApiParameter(
 INVITE_CODE = OpenApiParameter(
     "code", OpenApiTypes.STR, OpenApiParameter.PATH, description="From the invite link."
 )
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 # --- input shapes -------------------------------------------------------------------------
@@ -111,7 +109,7 @@ class UserSettingsRequest(serializers.Serializer):
     notify_disputes = StrictBooleanField(required=False)
     reminder_minutes_before = StrictIntegerField(
         required=False,
-        help_text=f"{REMINDER_MINUTES_MIN} to {REMINDER_MINUTES_MAX} (whole minutes); "
+        help_text=f"{REMINDER_MIN_MINUTES} to {REMINDER_MAX_MINUTES} (whole minutes); "
         "for no reminders set notify_reminders to false.",
     )
 
@@ -133,7 +131,11 @@ class PactCreateRequest(serializers.Serializer):
     deadline_time = HourMinuteField(help_text="Local time in the pact's zone, HH:MM.")
     start_date = serializers.DateField()
     end_date = serializers.DateField(required=False, allow_null=True, default=None)
-    dispute_window_hours = StrictIntegerField(required=False, default=12, help_text="1–72.")
+    dispute_window_hours = StrictIntegerField(
+        required=False,
+        default=12,
+        help_text=f"{DISPUTE_WINDOW_MIN_HOURS}–{DISPUTE_WINDOW_MAX_HOURS}.",
+    )
     partner_username = StrictCharField(
         required=False, allow_blank=True, allow_null=True, max_length=64, default=""
     )
@@ -408,15 +410,6 @@ def pact_detail(pact: Pact, user: User) -> dict:
     return PactDetailSerializer(body).data
 
 
-def parse_day(value: str) -> date:
-    try:
-        if _DATE_RE.match(value):
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise DomainError("DAY_NOT_FOUND", "There's no check-in scheduled for that day.")
-
-
 def day_of(user: User, pact_id, day: str) -> PactDay:
     """The participant's pact day (403 for a stranger before anything about the date)."""
     pact = pact_for(user, pact_id)
@@ -502,13 +495,7 @@ class PactListView(APIView):
         """
         filters = query_params(request, PactListQuery)
         user = request.user
-        membership = {
-            "participants__user": user,
-            "participants__status": PactParticipant.Status.ACCEPTED,
-        }
-        if "role" in filters:
-            membership["participants__role"] = filters["role"]
-        pacts = Pact.objects.filter(**membership)
+        pacts = Pact.objects.for_user(user, role=filters.get("role"))
         if "status" in filters:
             pacts = pacts.filter(status=filters["status"])
         pacts = list(
@@ -516,12 +503,7 @@ class PactListView(APIView):
             .prefetch_related("participants__user")
             .order_by("-created_at", "-id")
         )
-        now = timezone.now()
-        todays = {pact.pk: pact.local_today(now) for pact in pacts}
-        days = {
-            (day.pact_id, day.date): day
-            for day in PactDay.objects.filter(pact__in=pacts, date__in=set(todays.values()))
-        }
+        days = todays_days(pacts, timezone.now())
         items = []
         for pact in pacts:
             role = pact.role_of(user)
@@ -536,7 +518,7 @@ class PactListView(APIView):
                     "stake_amount": pact.stake_amount,
                     "currency": pact.currency,
                     "balance": pact.balance,
-                    "today": days.get((pact.pk, todays[pact.pk])),
+                    "today": days[pact.pk],
                 }
             )
         return Response(PactListSerializer({"pacts": items}).data)

@@ -31,6 +31,15 @@ from django.utils.functional import cached_property
 from ledger.models import LedgerEntry
 
 from .errors import DomainError
+from .limits import (
+    DISPUTE_WINDOW_MAX_HOURS,
+    DISPUTE_WINDOW_MIN_HOURS,
+    REMINDER_MAX_MINUTES,
+    REMINDER_MIN_MINUTES,
+    STAKE_MAX,
+    STAKE_MIN,
+    TITLE_MAX_LENGTH,
+)
 from .schedule import due_dates, local_deadline
 
 log = logging.getLogger(__name__)
@@ -77,13 +86,6 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(telegram_user_id, display_name, password, **extra)
 
 
-# How long before a deadline a reminder may come: any whole minute from 1 to a day.
-# "No reminder" is notify_reminders=False, never 0 minutes (issue 15 B7). One pair of
-# bounds for the DB constraint, the domain check, the API schema and the form.
-REMINDER_MINUTES_MIN = 1
-REMINDER_MINUTES_MAX = 1440
-
-
 class User(AbstractBaseUser, PermissionsMixin):
     """A Telegram user. Staff sign in to the admin with their Telegram id and a password."""
 
@@ -111,8 +113,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [
             models.CheckConstraint(
                 condition=Q(
-                    reminder_minutes_before__gte=REMINDER_MINUTES_MIN,
-                    reminder_minutes_before__lte=REMINDER_MINUTES_MAX,
+                    reminder_minutes_before__gte=REMINDER_MIN_MINUTES,
+                    reminder_minutes_before__lte=REMINDER_MAX_MINUTES,
                 ),
                 name="users_reminder_minutes_range",
             ),
@@ -126,6 +128,20 @@ class User(AbstractBaseUser, PermissionsMixin):
         return ZoneInfo(self.timezone)
 
 
+class PactQuerySet(models.QuerySet["Pact"]):
+    def for_user(self, user: User, *, role: str | None = None) -> PactQuerySet:
+        """The pacts `user` is in (accepted, so not an invite they declined), optionally
+        in one role: the one membership query the API, Mini App, export and drills use.
+        One filter() call, so the role and status apply to the same participant row."""
+        membership: dict[str, Any] = {
+            "participants__user": user,
+            "participants__status": PactParticipant.Status.ACCEPTED,
+        }
+        if role is not None:
+            membership["participants__role"] = role
+        return self.filter(**membership)
+
+
 class Pact(models.Model):
     class Status(models.TextChoices):
         PENDING_ACCEPT = "PENDING_ACCEPT"
@@ -137,7 +153,7 @@ class Pact(models.Model):
         CANCELLED = "CANCELLED"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    title = models.CharField(max_length=255)
+    title = models.CharField(max_length=TITLE_MAX_LENGTH)
     description = models.TextField(blank=True, default="")
     currency = models.CharField(max_length=3, default="GBP")
     stake_amount = models.PositiveIntegerField(help_text="Minor units (pence).")
@@ -159,6 +175,8 @@ class Pact(models.Model):
     days_materialized_through = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PactQuerySet.as_manager()
 
     class Meta:
         db_table = "pacts"
@@ -185,7 +203,7 @@ class Pact(models.Model):
                 name="pacts_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(stake_amount__gte=1, stake_amount__lte=10_000),
+                condition=Q(stake_amount__gte=STAKE_MIN, stake_amount__lte=STAKE_MAX),
                 name="pacts_stake_amount_range",
             ),
             models.CheckConstraint(
@@ -193,7 +211,10 @@ class Pact(models.Model):
                 name="pacts_schedule_has_a_day",
             ),
             models.CheckConstraint(
-                condition=Q(dispute_window_hours__gte=1, dispute_window_hours__lte=72),
+                condition=Q(
+                    dispute_window_hours__gte=DISPUTE_WINDOW_MIN_HOURS,
+                    dispute_window_hours__lte=DISPUTE_WINDOW_MAX_HOURS,
+                ),
                 name="pacts_dispute_window_range",
             ),
             models.CheckConstraint(
@@ -783,7 +804,7 @@ class PactDay(models.Model):
                 self.save()
                 pact = self.pact
                 LedgerEntry.forfeit(
-                    self, pact, pact.initiator, pact.partner, "Conceded dispute"
+                    self, pact, pact.initiator, pact.partner, "Conceded dispute", now=now
                 ).save()
             else:
                 self.status = self.Status.DONE
@@ -815,7 +836,7 @@ class PactDay(models.Model):
             forfeit = LedgerEntry.objects.get(pact_day=self, type=LedgerEntry.Type.FORFEIT)
             self.status = self.Status.WAIVED
             self.save()
-            LedgerEntry.waiver(forfeit).save()
+            LedgerEntry.waiver(forfeit, now=now).save()
             notify(self.pact.initiator, "day_waived", f"waive:{self.pk}", day=self, by=user)
         self._log("day_waived", user)
         return self

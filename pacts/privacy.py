@@ -144,9 +144,7 @@ def user_delete(user: User, *, now: datetime | None = None) -> User:
         user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         if user.deleted_at is not None:
             return user
-        my_pacts = Pact.objects.filter(
-            participants__user=user, participants__status=PactParticipant.Status.ACCEPTED
-        )
+        my_pacts = Pact.objects.for_user(user)
         ended = 0
         for pact in my_pacts.filter(status=Pact.Status.ACTIVE).order_by("created_at"):
             pact_end(pact, user, reason="Account deleted", now=now)

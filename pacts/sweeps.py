@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from ledger.models import LedgerEntry
 
+from .limits import REMINDER_MAX_MINUTES
 from .models import INVITE_TTL, OutboxMessage, Pact, PactDay, PactParticipant, User
 from .schedule import due_dates, local_deadline
 from .stats import balances_of, last_miss_date, streak_filter
@@ -43,7 +44,7 @@ from .stats import balances_of, last_miss_date, streak_filter
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
-MAX_REMINDER_MINUTES = 1440
+MAX_REMINDER_MINUTES = REMINDER_MAX_MINUTES
 SUMMARY_WEEKDAY = 6  # Sunday
 SUMMARY_TIME = time(18, 0)
 # A summary that fell due while the worker was down is still sent this long after its

@@ -15,14 +15,14 @@ urlpatterns = [
     path("pacts/<uuid:pact_id>/settings", views.pact_settings, name="pact_settings"),
     path("pacts/<uuid:pact_id>/days/<str:day>", views.day_detail, name="day_detail"),
     re_path(
-        r"^pacts/(?P<pact_id>[0-9a-f-]{36})/days/(?P<day>[0-9-]{10})/"
+        r"^pacts/(?P<pact_id>[0-9a-f-]{36})/days/(?P<day>[^/]+)/"
         r"(?P<action>check-in|skip|miss|dispute|resolve|waive)$",
         views.day_action,
         name="day_action",
     ),
     path("invite/<str:code>", views.invite, name="invite"),
     re_path(
-        r"^invite/(?P<code>[A-Za-z0-9]+)/(?P<answer>accept|decline)$",
+        r"^invite/(?P<code>[^/]+)/(?P<answer>accept|decline)$",
         views.invite,
         name="invite_answer",
     ),

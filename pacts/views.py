@@ -49,21 +49,17 @@ from .actions import (
     pact_end,
     pact_for,
     pact_stats,
+    parse_day,
     today_for,
+    todays_days,
     user_update_settings,
 )
 from .errors import DomainError
-from .models import (
-    REMINDER_MINUTES_MAX,
-    REMINDER_MINUTES_MIN,
-    Pact,
-    PactDay,
-    PactParticipant,
-    User,
-)
+from .limits import REMINDER_MAX_MINUTES, REMINDER_MIN_MINUTES
+from .models import Pact, PactDay, PactParticipant, User
 from .privacy import user_delete, user_export
 from .schedule import canonical_timezones, is_valid_timezone
-from .templatetags.hp import WEEKDAY_SHORT, clock_text, format_money, schedule_text
+from .templatetags.hp import WEEKDAY_SHORT, clock_text, format_money, owes_text, schedule_text
 
 log = logging.getLogger(__name__)
 
@@ -231,19 +227,6 @@ def declined_by(pact: Pact) -> User | None:
     return None
 
 
-def owes_text(pact: Pact, balance: int) -> str:
-    """'Alex owes Sam £15', or 'All square' (positive balance: the initiator owes)."""
-    if balance == 0:
-        return "All square"
-    initiator, partner = pact.initiator, pact.partner
-    debtor, creditor = (initiator, partner) if balance > 0 else (partner, initiator)
-    return (
-        f"{debtor.display_name if debtor else 'Someone'} owes "
-        f"{creditor.display_name if creditor else 'their partner'} "
-        f"{format_money(abs(balance), pact.currency)}"
-    )
-
-
 def _other(pact: Pact, user: User) -> User | None:
     for member in pact.members:
         if member.user_id != user.pk:
@@ -269,34 +252,15 @@ def _home_cards(user: User, now: datetime) -> list[Card]:
     the job has not reached yet, which is rare). Running pacts first, then invites
     waiting for an answer, then past pacts (Pact.is_past), newest first within each."""
     pacts = list(
-        Pact.objects.filter(
-            participants__user=user,
-            participants__status=PactParticipant.Status.ACCEPTED,
-        )
-        .prefetch_related("participants__user")
-        .order_by("-created_at")
+        Pact.objects.for_user(user).prefetch_related("participants__user").order_by("-created_at")
     )
     order = {Pact.Status.ACTIVE: 0, Pact.Status.PENDING_ACCEPT: 1}
     pacts.sort(key=lambda p: order.get(p.status, 2))
-    active = [p for p in pacts if p.status == Pact.Status.ACTIVE]
-    todays = {p.pk: p.local_today(now) for p in active}
-    days = {}
-    if active:
-        for day in PactDay.objects.filter(pact__in=active, date__in=set(todays.values())):
-            if todays.get(day.pact_id) == day.date:
-                days[day.pact_id] = day
+    days = todays_days(pacts, now)
     balances = balances_of(p.pk for p in pacts)
     cards = []
     for pact in pacts:
-        today = days.get(pact.pk)
-        behind = pact.days_materialized_through is None or (
-            pact.days_materialized_through < todays.get(pact.pk, date.min)
-        )
-        if today is None and pact.status == Pact.Status.ACTIVE and behind:
-            today = today_for(pact, now=now)
-        if today is not None:
-            today.pact = pact
-        card = _card(pact, user, today, balances.get(pact.pk, 0), now)
+        card = _card(pact, user, days[pact.pk], balances.get(pact.pk, 0), now)
         if pact.status == Pact.Status.DECLINED:
             card.other = declined_by(pact)
         cards.append(card)
@@ -370,7 +334,7 @@ def journey_text(pact: Pact, user: User, done_days: int) -> str:
 
 
 def _detail_context(pact: Pact, user: User, now: datetime) -> dict:
-    today = today_for(pact, now=now) if pact.status == Pact.Status.ACTIVE else None
+    today = today_for(pact, now=now)
     balance = balance_of(pact)
     stats = pact_stats(pact, now=now)
     return {
@@ -472,18 +436,11 @@ def _day_context(pact: Pact, day: PactDay, user: User, now: datetime) -> dict:
     }
 
 
-def _parse_date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise DomainError("DAY_NOT_FOUND", "There's no check-in scheduled for that day.") from None
-
-
 @screen("GET")
 def day_detail(request: HttpRequest, pact_id: uuid.UUID, day: str) -> HttpResponse:
     user = acting_user(request)
     pact = pact_for(user, pact_id)
-    found = day_for(pact, _parse_date(day))
+    found = day_for(pact, parse_day(day))
     return render(request, "pacts/day.html", _day_context(pact, found, user, now_in(request)))
 
 
@@ -536,7 +493,7 @@ def day_action(request: HttpRequest, pact_id: uuid.UUID, day: str, action: str) 
     user = acting_user(request)
     now = now_in(request)
     pact = pact_for(user, pact_id)
-    found = day_for(pact, _parse_date(day), now=now)
+    found = day_for(pact, parse_day(day), now=now)
     error, success = None, None
     try:
         success = SUCCESS.get(_perform(action, found, user, request, now))
@@ -803,8 +760,8 @@ def user_settings(request: HttpRequest) -> HttpResponse:
         "user": user,
         "zones": _zones(request.headers.get("X-Timezone"), user.timezone),
         "phone_zone": offered_zone(request, user),
-        "reminder_min": REMINDER_MINUTES_MIN,
-        "reminder_max": REMINDER_MINUTES_MAX,
+        "reminder_min": REMINDER_MIN_MINUTES,
+        "reminder_max": REMINDER_MAX_MINUTES,
         "flash": success,
         "form": request.POST if error else None,
     }

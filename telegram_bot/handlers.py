@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from datetime import date
 
 from telegram import CallbackQuery, Message, Update
 
@@ -24,7 +23,7 @@ from habitpact.auth import upsert_telegram_user
 from habitpact.ratelimit import RateLimited, limit_user
 from ledger.actions import settlement_confirm, settlement_for
 from ledger.models import Settlement
-from pacts.actions import day_for, invite_for, invite_status, pact_for
+from pacts.actions import day_for, invite_for, invite_status, pact_for, parse_day
 from pacts.errors import DomainError
 from pacts.models import User, bot_link
 
@@ -194,8 +193,8 @@ def start_invite(user: User, code: str, private: bool, replier: Replier) -> None
     home = kb.rows([kb.app_button("Open HabitPact →", "/", private=private)])
     try:
         pact = invite_for(code)
-    except DomainError:
-        replier.send(msg.INVITE_NOT_FOUND, home)
+    except DomainError as refusal:
+        replier.send(f"🤔 {msg.e(refusal.message)}", home)
         return
     status = invite_status(pact)
     # An answered code tells a stranger its status and nothing else (rule 15).
@@ -232,8 +231,8 @@ class OutOfDate(Exception):
 def _pact_day(user: User, argument: str):
     try:
         pact_id, day_text = argument.rsplit(":", 1)
-        day = date.fromisoformat(day_text)
-    except ValueError:
+        day = parse_day(day_text)
+    except (ValueError, DomainError):
         raise OutOfDate(argument) from None
     pact = pact_for(user, pact_id)
     return day_for(pact, day)

@@ -20,12 +20,13 @@ from datetime import date
 from django.conf import settings
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
+from pacts.actions import INVITE_CODE_RE
 from pacts.models import bot_link
 
 CALLBACK_DATA_MAX_BYTES = 64
 
 _PACT_PATH = re.compile(r"^/pacts/(?P<id>[0-9a-fA-F-]{32,36})(?:/.*)?$")
-_INVITE_PATH = re.compile(r"^/invite/(?P<code>[A-Za-z0-9_-]+)$")
+_INVITE_PATH = re.compile(rf"^/invite/(?P<code>{INVITE_CODE_RE.pattern})$")
 
 
 def callback_data(*parts: object) -> str:

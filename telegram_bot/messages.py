@@ -31,7 +31,7 @@ from telegram.constants import MessageLimit
 from ledger.models import LedgerEntry, Settlement
 from pacts.actions import balance_of, open_days, pact_stats
 from pacts.models import OutboxMessage, Pact, PactDay, PactParticipant, User
-from pacts.templatetags.hp import clock_text
+from pacts.templatetags.hp import clock_text, owes_text
 
 from . import keyboards as kb
 
@@ -129,14 +129,13 @@ def name(user: User | None) -> str:
 
 
 def tab_line(pact: Pact, balance: int, *, bold: bool = True) -> str:
-    """ "Alex owes Sam £15", "Sam owes Alex £2" (after an adjustment) or "all square"."""
-    if balance == 0:
-        return "all square"
-    debtor, creditor = pact.initiator, pact.partner
-    if balance < 0:
-        debtor, creditor = creditor, debtor
-    amount = money(abs(balance), pact.currency)
-    return f"{name(debtor)} owes {name(creditor)} " + (f"<b>{amount}</b>" if bold else amount)
+    """The tab in the Mini App's words (hp.owes_text), names escaped, amount bold."""
+    return owes_text(
+        pact,
+        balance,
+        name=lambda user: e(user.display_name),
+        amount=(lambda text: f"<b>{text}</b>") if bold else (lambda text: text),
+    )
 
 
 # --- loading what a message is about ----------------------------------------------------
@@ -607,7 +606,6 @@ INVITE_PREVIEW = (
     "{stake} on the tab for every missed day, deadline {deadline} ({tz}).\n\n"
     "Open the invite to see the details and accept or decline."
 )
-INVITE_NOT_FOUND = "🤔 That invite link doesn't work. Ask your friend to send it again."
 INVITE_CLOSED = {
     "EXPIRED": "⌛ That invite has expired or was declined. Ask your friend for a new one.",
     "DECLINED": "⌛ That invite has expired or was declined. Ask your friend for a new one.",

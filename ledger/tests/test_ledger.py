@@ -51,9 +51,9 @@ def test_only_one_forfeit_per_day(forfeit):
 
 
 def test_only_one_waiver_per_day(forfeit):
-    LedgerEntry.waiver(forfeit).save()
+    LedgerEntry.waiver(forfeit, now=forfeit.created_at).save()
     with pytest.raises(IntegrityError), transaction.atomic():
-        LedgerEntry.waiver(forfeit).save()
+        LedgerEntry.waiver(forfeit, now=forfeit.created_at).save()
 
 
 @pytest.mark.parametrize(

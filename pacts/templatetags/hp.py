@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from babel.numbers import format_currency, get_currency_precision
 from django import template
@@ -27,6 +29,33 @@ def format_money(minor: int, currency: str) -> str:
             value, currency, format="¤#,##0", locale=MONEY_LOCALE, currency_digits=False
         )
     return format_currency(value, currency, locale=MONEY_LOCALE)
+
+
+ALL_SQUARE = "all square"
+
+
+def owes_text(
+    pact,
+    balance: int,
+    *,
+    name: Callable[[Any], str] = lambda user: user.display_name,
+    amount: Callable[[str], str] = lambda text: text,
+) -> str:
+    """The tab in words, the one wording every interface uses: "Alex owes Sam £15",
+    "Sam owes Alex £2" (a negative balance, after an adjustment) or "all square".
+
+    `name` and `amount` let the bot escape names and bold the amount without writing
+    the sentence again; a deleted member reads as "Someone" / "their partner"."""
+    if balance == 0:
+        return ALL_SQUARE
+    debtor, creditor = pact.initiator, pact.partner
+    if balance < 0:
+        debtor, creditor = creditor, debtor
+    return (
+        f"{name(debtor) if debtor else 'Someone'} owes "
+        f"{name(creditor) if creditor else 'their partner'} "
+        f"{amount(format_money(abs(balance), pact.currency))}"
+    )
 
 
 @register.filter

@@ -113,7 +113,7 @@ def test_home_card_shows_today_deadline_tab_and_check_in(pact, initiator):
     assert "Gym" in body
     assert "with Sam" in body
     assert "Due today by 9:00 PM" in body
-    assert "Tab: All square" in body
+    assert "Tab: all square" in body
     assert "Check In ✅" in body
 
 
@@ -181,7 +181,7 @@ def test_detail_shows_today_countdown_stats_balance_and_week(pact, initiator):
     assert "Check in by 9:00 PM or the Tab Goblin strikes! 👺" in body
     assert "12h 0m" in body
     assert "Done ✅" in body and "Skip Today 😬" in body
-    assert "Alex owes Sam" not in body and "All square" in body
+    assert "Alex owes Sam" not in body and "all square" in body
     assert body.count('class="dot') == 7
 
 

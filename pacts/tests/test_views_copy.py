@@ -207,7 +207,7 @@ def test_ended_declined_and_expired_pacts_move_to_past_pacts(clock, initiator, p
     assert "Sam said no thanks." in past
     assert "Nobody accepted within 7 days." in past
     assert "Ended one" in past and "Alex owes Sam" not in past  # all square: says so
-    assert "All square" in past
+    assert "all square" in past
 
 
 def test_home_without_past_pacts_has_no_past_section(pact, initiator):
