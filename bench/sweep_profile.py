@@ -132,6 +132,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=20_000)
     parser.add_argument("-r", type=int, default=5, help="repetitions per variant")
+    parser.add_argument(
+        "--no-seed",
+        action="store_true",
+        help="profile the database as it is (e.g. after `deadline_sweep.py --history`, its"
+        " due days put back to PENDING); needs a batch of due days; no floor row",
+    )
     args = parser.parse_args()
     bench.ensure_database()
     bench.setup_django()
@@ -144,13 +150,15 @@ def main() -> None:
     from pacts.sweeps import _MISS_DUE_SQL, BATCH_SIZE
 
     call_command("migrate", verbosity=0)
-    bench.seed(args.n)
-    bench.seed_floor(args.n)
+    if not args.no_seed:
+        bench.seed(args.n)
+        bench.seed_floor(args.n)
     now = datetime.fromisoformat(bench.NOW)
     params = {"now": now, "limit": BATCH_SIZE, "note": "Missed check-in", "wall": timezone.now()}
     everything = [sql for name in LEAN for sql in VARIANTS[name]]
     variants = {k: (everything if v == "ALL" else v) for k, v in VARIANTS.items()}
-    print(f"database {bench.DATABASE_URL}; N = {args.n}; one batch of {BATCH_SIZE} days;")
+    seeded = "as found" if args.no_seed else f"N = {args.n}"
+    print(f"database {bench.DATABASE_URL}; {seeded}; one batch of {BATCH_SIZE} days;")
     print(f"median of {args.r} rolled-back runs each; {bench.load()}")
     print(
         f"{'variant':>56} {'stmt ms':>8} {'FK@commit ms':>13} {'CPU ms':>7}"
@@ -162,7 +170,8 @@ def main() -> None:
     ):
         base_cpu = None
         rows = [(name, ddl, _MISS_DUE_SQL) for name, ddl in variants.items()]
-        rows.append(("floor: spec §5 DDL + bare outbox (its statement)", [], bench.FLOOR_SQL))
+        if not args.no_seed:
+            rows.append(("floor: spec §5 DDL + bare outbox (its statement)", [], bench.FLOOR_SQL))
         for name, ddl, statement in rows:
             runs = []
             for _ in range(args.r):
@@ -194,6 +203,8 @@ def main() -> None:
             plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS, WAL) " + _MISS_DUE_SQL, params)
             for (line,) in plan.fetchall():
                 print("  " + line)
+        if args.no_seed:
+            return
         print("\nEXPLAIN (ANALYZE, BUFFERS, WAL) of the floor batch:")
         with conn.transaction(force_rollback=True):
             plan = conn.execute("EXPLAIN (ANALYZE, BUFFERS, WAL) " + bench.FLOOR_SQL, params)
