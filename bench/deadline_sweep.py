@@ -113,6 +113,238 @@ REFERENCE_SQL = [
 ]
 
 
+# The floor: the spec's own §5 DDL (only the keys, FKs, indexes and triggers it
+# defines, FKs checked immediately as plain REFERENCES are) plus a bare outbox table
+# (bigserial key, UNIQUE dedupe_key), in a schema of its own so the project's tables are
+# untouched. It does the same logical writes per day as the sweep (flip the day, one
+# FORFEIT row, two outbox rows with the same payload and dedupe key), one statement per
+# batch of the project's batch size, each batch its own transaction.
+FLOOR_SCHEMA = "bench_floor"
+FLOOR_DDL = """
+DROP SCHEMA IF EXISTS bench_floor CASCADE;
+CREATE SCHEMA bench_floor;
+SET LOCAL search_path = bench_floor, public;
+CREATE TABLE users (
+    id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    telegram_user_id BIGINT UNIQUE NOT NULL,
+    username VARCHAR(255),
+    display_name VARCHAR(255) NOT NULL,
+    timezone VARCHAR(64) DEFAULT 'UTC',
+    notify_reminders BOOLEAN DEFAULT TRUE,
+    notify_disputes BOOLEAN DEFAULT TRUE,
+    reminder_minutes_before INT DEFAULT 60,
+    created_at TIMESTAMPTZ DEFAULT NOW(),
+    updated_at TIMESTAMPTZ DEFAULT NOW()
+);
+CREATE FUNCTION update_updated_at() RETURNS TRIGGER AS $$
+BEGIN NEW.updated_at = NOW(); RETURN NEW; END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER users_updated_at BEFORE UPDATE ON users
+    FOR EACH ROW EXECUTE FUNCTION update_updated_at();
+CREATE TABLE pacts (
+    id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    title VARCHAR(255) NOT NULL,
+    description TEXT,
+    currency VARCHAR(3) DEFAULT 'GBP',
+    stake_amount INT NOT NULL,
+    schedule_days BOOLEAN[7] NOT NULL,
+    deadline_time TIME NOT NULL,
+    timezone VARCHAR(64) NOT NULL,
+    start_date DATE NOT NULL,
+    end_date DATE,
+    dispute_window_hours INT DEFAULT 12,
+    status VARCHAR(20) DEFAULT 'PENDING_ACCEPT',
+    invite_code VARCHAR(32) UNIQUE,
+    created_by_user_id UUID REFERENCES users(id),
+    created_at TIMESTAMPTZ DEFAULT NOW(),
+    updated_at TIMESTAMPTZ DEFAULT NOW()
+);
+CREATE INDEX idx_pacts_invite_code ON pacts(invite_code);
+CREATE INDEX idx_pacts_status ON pacts(status);
+CREATE TRIGGER pacts_updated_at BEFORE UPDATE ON pacts
+    FOR EACH ROW EXECUTE FUNCTION update_updated_at();
+CREATE TABLE pact_participants (
+    id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    pact_id UUID REFERENCES pacts(id) ON DELETE CASCADE,
+    user_id UUID REFERENCES users(id),
+    role VARCHAR(20) NOT NULL,
+    status VARCHAR(20) DEFAULT 'PENDING',
+    accepted_at TIMESTAMPTZ,
+    created_at TIMESTAMPTZ DEFAULT NOW(),
+    UNIQUE(pact_id, user_id),
+    UNIQUE(pact_id, role)
+);
+CREATE TABLE pact_days (
+    id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    pact_id UUID REFERENCES pacts(id) ON DELETE CASCADE,
+    date DATE NOT NULL,
+    status VARCHAR(20) DEFAULT 'PENDING',
+    deadline_at TIMESTAMPTZ NOT NULL,
+    checked_in_at TIMESTAMPTZ,
+    checked_in_by_user_id UUID REFERENCES users(id),
+    checkin_note TEXT,
+    checkin_idempotency_key VARCHAR(64),
+    dispute_open_until TIMESTAMPTZ,
+    disputed_at TIMESTAMPTZ,
+    disputed_by_user_id UUID REFERENCES users(id),
+    dispute_reason TEXT,
+    dispute_resolve_until TIMESTAMPTZ,
+    resolution VARCHAR(20),
+    resolution_at TIMESTAMPTZ,
+    resolution_by_user_id UUID REFERENCES users(id),
+    created_at TIMESTAMPTZ DEFAULT NOW(),
+    updated_at TIMESTAMPTZ DEFAULT NOW(),
+    UNIQUE(pact_id, date)
+);
+CREATE INDEX idx_pact_days_status ON pact_days(pact_id, status);
+CREATE INDEX idx_pact_days_date ON pact_days(date);
+CREATE INDEX idx_pact_days_deadline ON pact_days(deadline_at) WHERE status = 'PENDING';
+CREATE INDEX idx_pact_days_dispute ON pact_days(dispute_resolve_until)
+    WHERE status = 'DISPUTED';
+CREATE TABLE ledger_entries (
+    id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
+    pact_id UUID REFERENCES pacts(id) ON DELETE CASCADE,
+    pact_day_id UUID REFERENCES pact_days(id),
+    type VARCHAR(20) NOT NULL,
+    amount INT NOT NULL,
+    from_user_id UUID REFERENCES users(id),
+    to_user_id UUID REFERENCES users(id),
+    note TEXT,
+    created_at TIMESTAMPTZ DEFAULT NOW()
+);
+CREATE FUNCTION ledger_immutable() RETURNS TRIGGER AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger_entries is append-only: UPDATE and DELETE are forbidden';
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER ledger_no_modify BEFORE UPDATE OR DELETE ON ledger_entries
+    FOR EACH ROW EXECUTE FUNCTION ledger_immutable();
+CREATE INDEX idx_ledger_pact ON ledger_entries(pact_id);
+-- Not in the spec: the outbox, bare (its key and the dedupe rule, nothing else).
+CREATE TABLE outbox (
+    id BIGSERIAL PRIMARY KEY,
+    user_id UUID NOT NULL,
+    chat_id BIGINT NOT NULL,
+    kind VARCHAR(40) NOT NULL,
+    payload JSONB NOT NULL,
+    dedupe_key VARCHAR(200) NOT NULL UNIQUE,
+    status VARCHAR(20) NOT NULL DEFAULT 'PENDING',
+    attempts INT NOT NULL DEFAULT 0,
+    next_attempt_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    sent_at TIMESTAMPTZ,
+    last_error TEXT NOT NULL DEFAULT '',
+    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+);
+INSERT INTO users (id, telegram_user_id, display_name, timezone)
+SELECT md5('u' || g)::uuid, 100000000 + g, 'User ' || g, 'Europe/London'
+FROM generate_series(1, 2 * %(n)s) g;
+INSERT INTO pacts (id, title, description, stake_amount, schedule_days, deadline_time,
+                   timezone, start_date, status, created_by_user_id)
+SELECT md5('p' || g)::uuid, 'Pact ' || g, '', 100 + g %% 900,
+       '{t,t,t,t,t,t,t}', '21:00', 'Europe/London', '2025-01-20', 'ACTIVE',
+       md5('u' || (2 * g - 1))::uuid
+FROM generate_series(1, %(n)s) g;
+INSERT INTO pact_participants (pact_id, user_id, role, status, accepted_at)
+SELECT md5('p' || g)::uuid, md5('u' || (2 * g - r))::uuid,
+       CASE r WHEN 1 THEN 'INITIATOR' ELSE 'PARTNER' END, 'ACCEPTED', now()
+FROM generate_series(1, %(n)s) g, (VALUES (1), (0)) AS roles(r);
+INSERT INTO pact_days (id, pact_id, date, status, deadline_at)
+SELECT md5('d' || g)::uuid, md5('p' || g)::uuid, '2025-01-20', 'PENDING',
+       '2025-01-20 21:00+00'::timestamptz - (g %% 3600) * interval '1 second'
+FROM generate_series(1, %(n)s) g;
+"""
+FLOOR_SQL = """
+WITH due AS (
+    SELECT id FROM bench_floor.pact_days
+    WHERE status = 'PENDING' AND deadline_at <= %(now)s
+    ORDER BY deadline_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+),
+missed AS (
+    UPDATE bench_floor.pact_days d SET status = 'MISSED', updated_at = %(now)s
+    FROM due WHERE d.id = due.id
+    RETURNING d.id, d.pact_id, d.date
+),
+facts AS (
+    SELECT m.id AS day_id, m.pact_id, m.date, p.stake_amount,
+           i.user_id AS initiator_id, o.user_id AS partner_id
+    FROM missed m
+    JOIN bench_floor.pacts p ON p.id = m.pact_id
+    JOIN bench_floor.pact_participants i ON i.pact_id = m.pact_id AND i.role = 'INITIATOR'
+    JOIN bench_floor.pact_participants o ON o.pact_id = m.pact_id AND o.role = 'PARTNER'
+),
+entries AS (
+    INSERT INTO bench_floor.ledger_entries
+        (pact_id, pact_day_id, type, amount, from_user_id, to_user_id, note, created_at)
+    SELECT pact_id, day_id, 'FORFEIT', stake_amount, initiator_id, partner_id,
+           'Missed check-in', %(now)s
+    FROM facts
+    RETURNING 1
+),
+messages AS (
+    INSERT INTO bench_floor.outbox (user_id, chat_id, kind, payload, dedupe_key)
+    SELECT u.id, u.telegram_user_id, 'missed',
+           jsonb_build_object('pact_id', f.pact_id::text, 'day_id', f.day_id::text,
+                              'date', to_char(f.date, 'YYYY-MM-DD'),
+                              'amount', f.stake_amount),
+           'missed:' || f.day_id::text || ':' || u.id::text
+    FROM facts f
+    CROSS JOIN LATERAL (VALUES (f.initiator_id), (f.partner_id)) AS r(user_id)
+    JOIN bench_floor.users u ON u.id = r.user_id
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM due), (SELECT count(*) FROM entries),
+       (SELECT count(*) FROM messages)
+"""
+FLOOR_COUNTS_SQL = (
+    "SELECT (SELECT count(*) FROM bench_floor.pact_days WHERE status = 'MISSED'),"
+    " (SELECT count(*) FROM bench_floor.ledger_entries WHERE type = 'FORFEIT'),"
+    " (SELECT count(*) FROM bench_floor.outbox WHERE kind = 'missed')"
+)
+
+# History (--history H): before the measured sweep, every pact gets H decided days
+# before the due one, in the proportions of a pact that is kept most days: one day in
+# four MISSED (with its FORFEIT entry and its two "missed" messages, already sent), the
+# rest DONE (checked in by the initiator, the dispute window long closed).
+HISTORY_SQL = """
+UPDATE pacts SET start_date = date '2025-01-20' - %(h)s;
+INSERT INTO pact_days (id, pact_id, date, status, deadline_at, checked_in_at,
+                       checked_in_by_user_id, dispute_open_until, created_at, updated_at)
+SELECT md5('h' || g || ':' || k)::uuid, md5('p' || g)::uuid, date '2025-01-20' - k,
+       CASE WHEN k %% 4 = 0 THEN 'MISSED' ELSE 'DONE' END,
+       timestamptz '2025-01-20 21:00+00' - k * interval '1 day',
+       CASE WHEN k %% 4 = 0 THEN NULL
+            ELSE timestamptz '2025-01-20 20:00+00' - k * interval '1 day' END,
+       CASE WHEN k %% 4 = 0 THEN NULL ELSE md5('u' || (2 * g - 1))::uuid END,
+       CASE WHEN k %% 4 = 0 THEN NULL
+            ELSE timestamptz '2025-01-21 08:00+00' - k * interval '1 day' END,
+       now(), now()
+FROM generate_series(1, %(n)s) g, generate_series(1, %(h)s) k;
+INSERT INTO ledger_entries (id, pact_id, pact_day_id, type, amount, from_user_id,
+                            to_user_id, note, created_at)
+SELECT md5('l' || g || ':' || k)::uuid, md5('p' || g)::uuid,
+       md5('h' || g || ':' || k)::uuid, 'FORFEIT', 100 + g %% 900,
+       md5('u' || (2 * g - 1))::uuid, md5('u' || (2 * g))::uuid, 'Missed check-in',
+       timestamptz '2025-01-20 21:00+00' - k * interval '1 day'
+FROM generate_series(1, %(n)s) g, generate_series(4, %(h)s, 4) k;
+INSERT INTO outbox (user_id, chat_id, kind, payload, dedupe_key, status, attempts,
+                    next_attempt_at, sent_at, last_error, created_at, updated_at)
+SELECT md5('u' || (2 * g - r))::uuid, 100000000 + 2 * g - r, 'missed',
+       jsonb_build_object('pact_id', md5('p' || g)::uuid::text,
+                          'day_id', md5('h' || g || ':' || k)::uuid::text,
+                          'date', to_char(date '2025-01-20' - k, 'YYYY-MM-DD'),
+                          'amount', 100 + g %% 900),
+       'missed:' || md5('h' || g || ':' || k)::uuid::text || ':'
+           || md5('u' || (2 * g - r))::uuid::text,
+       'SENT', 1, now(), now(), '', now(), now()
+FROM generate_series(1, %(n)s) g, generate_series(4, %(h)s, 4) k,
+     (VALUES (1), (0)) AS roles(r);
+"""
+
+
 def ensure_database() -> None:
     import psycopg
 
@@ -129,16 +361,37 @@ def setup_django() -> None:
     django.setup()
 
 
-def seed(n: int) -> None:
+def seed(n: int, history: int = 0) -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
+        # This throwaway database's seed is consistent by construction: as a replica
+        # applying it, skip the triggers (the FK checks, which at COMMIT of a 365-day
+        # history take most of the seed's time, and the ledger's refusal of TRUNCATE,
+        # ledger/0004). Only this connection, and only for the seed: the measured sweep
+        # runs in a fresh process with every trigger and constraint in force.
+        cursor.execute("SET session_replication_role = replica")
         cursor.execute(SEED_SQL, {"n": n})
+        if history:
+            cursor.execute(HISTORY_SQL, {"n": n, "h": history})
     connection.close()
     import psycopg
 
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE users, pacts, pact_participants, pact_days")
+        tables = "users, pacts, pact_participants, pact_days, ledger_entries, outbox"
+        conn.execute(f"VACUUM ANALYZE {tables}")
+
+
+def seed_floor(n: int) -> None:
+    """A fresh floor schema per run (dropped and rebuilt, so no TRUNCATE is needed)."""
+    import psycopg
+
+    # Client-side binding: the DDL is many statements in one string (one transaction).
+    with psycopg.connect(DATABASE_URL, cursor_factory=psycopg.ClientCursor) as conn:
+        conn.execute(FLOOR_DDL, {"n": n})
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        for table in ("users", "pacts", "pact_participants", "pact_days"):
+            conn.execute(f"VACUUM ANALYZE {FLOOR_SCHEMA}.{table}")
 
 
 def rss_kib(field: str) -> int:
@@ -172,6 +425,22 @@ def reference(now) -> int:
                 return total
 
 
+def floor(now) -> int:
+    from django.db import connection, transaction
+
+    from pacts.sweeps import BATCH_SIZE
+
+    total = 0
+    with connection.cursor() as cursor:
+        while True:
+            with transaction.atomic():
+                cursor.execute(FLOOR_SQL, {"now": now, "limit": BATCH_SIZE})
+                claimed = cursor.fetchone()[0]
+            total += claimed
+            if claimed < BATCH_SIZE:
+                return total
+
+
 def orm_sweep(now) -> int:
     from django.db import transaction
 
@@ -199,6 +468,8 @@ def child(mode: str) -> None:
     run = {"sweep": lambda: process_deadlines(now), "reference": lambda: reference(now)}
     run["sweep x2"] = lambda: process_deadlines(now, workers=2)
     run["orm"] = lambda: orm_sweep(now)
+    run["floor"] = lambda: floor(now)
+    run["sweep+hist"] = run["sweep"]
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
@@ -214,10 +485,16 @@ def child(mode: str) -> None:
     # The threads of "sweep x2" use backends of their own, which this one does not count.
     db_cpu = None if mode == "sweep x2" else backend_cpu_seconds(backend) - db_cpu_before
     with connection.cursor() as cursor:
+        # Only this sweep's writes: history rows are dated earlier and already sent.
         cursor.execute(
-            "SELECT (SELECT count(*) FROM pact_days WHERE status = 'MISSED'),"
-            " (SELECT count(*) FROM ledger_entries WHERE type = 'FORFEIT'),"
-            " (SELECT count(*) FROM outbox WHERE kind = 'missed')"
+            FLOOR_COUNTS_SQL
+            if mode == "floor"
+            else "SELECT (SELECT count(*) FROM pact_days"
+            "   WHERE status = 'MISSED' AND date = '2025-01-20'),"
+            " (SELECT count(*) FROM ledger_entries WHERE type = 'FORFEIT'"
+            "   AND created_at = %s),"
+            " (SELECT count(*) FROM outbox WHERE kind = 'missed' AND status = 'PENDING')",
+            None if mode == "floor" else [now],
         )
         missed, forfeits, messages = cursor.fetchone()
     print(
@@ -236,8 +513,11 @@ def child(mode: str) -> None:
     )
 
 
-def measure(n: int, mode: str) -> dict:
-    seed(n)
+def measure(n: int, mode: str, history: int = 0) -> dict:
+    if mode == "floor":
+        seed_floor(n)
+    else:
+        seed(n, history if mode == "sweep+hist" else 0)
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode],
         check=True,
@@ -252,12 +532,26 @@ def measure(n: int, mode: str) -> dict:
     return result
 
 
+def load() -> str:
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, nargs="+", default=[20_000, 100_000])
     parser.add_argument("--orm", action="store_true", help="also time the portable ORM path")
     parser.add_argument(
         "--workers", action="store_true", help="also time the sweep with workers=2 (threads)"
+    )
+    parser.add_argument(
+        "--no-reference", action="store_true", help="skip the raw-SQL reference path"
+    )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        metavar="H",
+        help="also time the sweep when every pact already has H decided days",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -269,26 +563,50 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    modes = ["sweep", "reference"] + (["sweep x2"] if args.workers else [])
+    # The floor first, so every row after it prints its ratio to it.
+    modes = ["floor", "sweep"] + ([] if args.no_reference else ["reference"])
+    modes += ["sweep x2"] if args.workers else []
     modes += ["orm"] if args.orm else []
+    modes += ["sweep+hist"] if args.history else []
     print(f"database {DATABASE_URL}; one overdue day per active pact; exact results checked")
-    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    if args.history:
+        print(f"sweep+hist: the same sweep, each pact with {args.history} decided days before")
+    print(f"{load()} (before)")
     print(
         f"{'N':>8} {'path':>10} {'seconds':>8} {'db CPU s':>9} {'days/s':>9} {'heap peak':>10}"
-        f" {'RSS growth':>11} {'vs reference':>13}"
+        f" {'RSS growth':>11} {'vs floor':>9} {'CPU vs floor':>13}  load (1/5/15 min)"
     )
+    ratios = []
     for n in args.n:
-        results = {mode: measure(n, mode) for mode in modes}
-        ref = results["reference"]["seconds"]
-        for mode, r in results.items():
+        results = {}
+        for mode in modes:
+            r = results[mode] = measure(n, mode, args.history)
+            r["load"] = load()
+            floor_r = results.get("floor")
+            vs_floor = cpu_vs_floor = "-"
+            if floor_r:
+                vs_floor = f"{r['seconds'] / floor_r['seconds']:.2f}x"
+                if r["db_cpu"] is not None and floor_r["db_cpu"]:
+                    cpu_vs_floor = f"{r['db_cpu'] / floor_r['db_cpu']:.2f}x"
             cpu = "-" if r["db_cpu"] is None else f"{r['db_cpu']:.2f}"
             print(
                 f"{n:>8} {mode:>10} {r['seconds']:>8.2f} {cpu:>9}"
                 f" {n / r['seconds']:>9,.0f}"
                 f" {r['heap_peak_kib'] / 1024:>8.1f}MB {r['rss_growth_kib'] / 1024:>9.1f}MB"
-                f" {r['seconds'] / ref:>12.2f}x"
+                f" {vs_floor:>9} {cpu_vs_floor:>13}  {r['load']}",
+                flush=True,
             )
-    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+        sweep, floor_r = results["sweep"], results["floor"]
+        if args.history:
+            hist = results["sweep+hist"]
+            print(
+                f"{n:>8} history_ratio {hist['seconds'] / sweep['seconds']:.2f}"
+                f" (seconds; database CPU {hist['db_cpu'] / sweep['db_cpu']:.2f}x)"
+                f" with {args.history} decided days per pact"
+            )
+        ratios.append(sweep["seconds"] / floor_r["seconds"])
+    print(f"{load()} (after)")
+    print(f"ratio_to_floor {ratios[-1]:.2f}")
 
 
 if __name__ == "__main__":
