@@ -190,15 +190,20 @@ def invite_for(code: object, *, pact_id: object = None) -> Pact:
     return pact
 
 
-def _refusal_invite(pact: Pact, user: User, now: datetime) -> DomainError | None:
+def _refusal_invite_closed(pact: Pact, now: datetime, answered: str) -> DomainError | None:
+    """An invite can be answered or withdrawn only while it waits and has not expired;
+    `answered` words the refusal once it no longer waits."""
     if pact.status == Pact.Status.PENDING_ACCEPT and now >= pact.invite_expires_at:
         return DomainError("PACT_NOT_ACTIVE", "This invite has expired.", {"status": "EXPIRED"})
     if pact.status != Pact.Status.PENDING_ACCEPT:
-        return DomainError(
-            "PACT_NOT_ACTIVE",
-            "This invite has already been answered.",
-            {"status": invite_status(pact, now)},
-        )
+        return DomainError("PACT_NOT_ACTIVE", answered, {"status": invite_status(pact, now)})
+    return None
+
+
+def _refusal_invite(pact: Pact, user: User, now: datetime) -> DomainError | None:
+    refusal = _refusal_invite_closed(pact, now, "This invite has already been answered.")
+    if refusal is not None:
+        return refusal
     if pact.created_by_user_id == user.pk:
         return DomainError("FORBIDDEN_WRONG_ROLE", "You can't accept your own pact.")
     return None
@@ -277,15 +282,9 @@ def _refusal_cancel(pact: Pact, user: User, now: datetime) -> DomainError | None
         return DomainError(
             "FORBIDDEN_WRONG_ROLE", "Only the person who sent the invite can withdraw it."
         )
-    if pact.status == Pact.Status.PENDING_ACCEPT and now >= pact.invite_expires_at:
-        return DomainError("PACT_NOT_ACTIVE", "This invite has expired.", {"status": "EXPIRED"})
-    if pact.status != Pact.Status.PENDING_ACCEPT:
-        return DomainError(
-            "PACT_NOT_ACTIVE",
-            "Only an invite still waiting for an answer can be withdrawn.",
-            {"status": pact.status},
-        )
-    return None
+    return _refusal_invite_closed(
+        pact, now, "Only an invite still waiting for an answer can be withdrawn."
+    )
 
 
 def can_cancel(pact: Pact, user: User, now: datetime | None = None) -> bool:
