@@ -4,7 +4,7 @@ from django.urls import path, re_path
 
 from habitpact import miniapp
 
-from . import views
+from . import recap_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,6 +12,8 @@ urlpatterns = [
     path("pacts/<uuid:pact_id>", views.pact_detail, name="pact_detail"),
     path("pacts/<uuid:pact_id>/cancel", views.pact_withdraw, name="pact_withdraw"),
     path("pacts/<uuid:pact_id>/history", views.pact_history, name="pact_history"),
+    path("pacts/<uuid:pact_id>/recap.png", recap_views.recap_png, name="pact_recap"),
+    path("pacts/<uuid:pact_id>/recap-link", recap_views.recap_link, name="pact_recap_link"),
     path("pacts/<uuid:pact_id>/settings", views.pact_settings, name="pact_settings"),
     path("pacts/<uuid:pact_id>/days/<str:day>", views.day_detail, name="day_detail"),
     re_path(
