@@ -151,3 +151,14 @@ def test_only_participants_get_a_share_link(clock, pact, stranger):
     assert get(f"/pacts/{pact.pk}/recap-link", stranger, week="2025-W04").status_code == 404
     assert get(f"/pacts/{pact.pk}/recap-link", week="2025-W04").status_code == 401
     assert get(f"/pacts/{pact.pk}/recap-link", stranger, week="bad").status_code == 404
+
+
+def test_the_history_screen_offers_this_and_last_weeks_recap(clock, pact, initiator):
+    response = Client().get(
+        f"/pacts/{pact.pk}/history", headers={**headers(initiator), "HX-Request": "true"}
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert f'data-recap="/pacts/{pact.pk}" data-week="2025-W04"' in body
+    assert f'data-recap="/pacts/{pact.pk}" data-week="2025-W03"' in body
+    assert "Share this week" in body and "Last week" in body
