@@ -543,14 +543,14 @@ def weekly_summary(ctx: Context) -> Rendered:
 
     for limit in SUMMARY_TITLE_LIMITS:
         text = "\n\n".join([heading, *(block(entry, pact, limit) for entry, pact in found)])
-        if len(text) <= MAX_TEXT_LENGTH:
+        if telegram_length(text) <= MAX_TEXT_LENGTH:
             break
     else:
         blocks = [block(entry, pact, SUMMARY_TITLE_LIMITS[-1]) for entry, pact in found]
         while True:
             more = f"…and {plural(len(found) - len(blocks), 'more pact')} in the app 👇"
             text = "\n\n".join([heading, *blocks, more])
-            if len(text) <= MAX_TEXT_LENGTH or len(blocks) == 1:
+            if telegram_length(text) <= MAX_TEXT_LENGTH or len(blocks) == 1:
                 break
             blocks.pop()
     keyboard = kb.rows([kb.app_button("Open HabitPact →", "/")])
