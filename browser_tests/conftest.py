@@ -118,6 +118,7 @@ class MiniAppOpener:
         theme: str = "light",
         width: int = VIEWPORT["width"],
         bot_token: str | None = None,
+        platform: str = "tdesktop",
     ):
         context = self.browser.new_context(
             viewport={"width": width, "height": VIEWPORT["height"]},
@@ -130,7 +131,12 @@ class MiniAppOpener:
         extra = {"start_param": start_param} if start_param else {}
         init_data = sign_init_data(user.as_telegram(), bot_token=bot_token, **extra) if user else ""
         unsafe = {"user": user.as_telegram(), **extra} if user else {}
-        config = {"initData": init_data, "initDataUnsafe": unsafe, "theme": theme}
+        config = {
+            "initData": init_data,
+            "initDataUnsafe": unsafe,
+            "theme": theme,
+            "platform": platform,
+        }
         script = STAND_IN.replace("__CONFIG__", json.dumps(config))
         context.route(
             TELEGRAM_SCRIPT,

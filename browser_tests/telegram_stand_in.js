@@ -39,7 +39,7 @@
     initData: cfg.initData,
     initDataUnsafe: cfg.initDataUnsafe,
     version: "8.0",
-    platform: "tdesktop",
+    platform: cfg.platform || "tdesktop",
     colorScheme: cfg.theme,
     themeParams: themes[cfg.theme],
     isExpanded: false,
@@ -52,6 +52,18 @@
     offEvent: function () {},
     openTelegramLink: function (url) { calls.push(["openTelegramLink", url]); },
     openLink: function (url) { calls.push(["openLink", url]); },
+    isVersionAtLeast: function (want) {
+      var have = this.version.split("."), need = String(want).split(".");
+      for (var i = 0; i < need.length; i++) {
+        var a = +(have[i] || 0), b = +(need[i] || 0);
+        if (a !== b) return a > b;
+      }
+      return true;
+    },
+    shareToStory: function (url, params) {
+      calls.push(["shareToStory", url]);
+      window.__story = { url: url, params: params || {} };
+    },
     BackButton: {
       isVisible: false,
       _callbacks: [],

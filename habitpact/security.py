@@ -25,8 +25,9 @@ DEFAULT_POLICY = "; ".join(
         "script-src 'self' https://telegram.org",
         # htmx injects its indicator <style>; Telegram's script sets inline theme styles.
         "style-src 'self' 'unsafe-inline'",
-        # Telegram profile photos come from its CDN (https).
-        "img-src 'self' data: https:",
+        # Telegram profile photos come from its CDN (https); the recap preview is a blob:
+        # URL of the picture app.js fetched with the sign-in header.
+        "img-src 'self' data: blob: https:",
         "connect-src 'self'",
         "font-src 'self' data:",
         "object-src 'none'",

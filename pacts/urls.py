@@ -3,7 +3,7 @@
 
 from django.urls import path, re_path
 
-from .views import account, create, day, detail, dev, history, home, invite, settings
+from .views import account, create, day, detail, dev, history, home, invite, recap, settings
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("pacts/<uuid:pact_id>", detail.pact_detail, name="pact_detail"),
     path("pacts/<uuid:pact_id>/cancel", detail.pact_withdraw, name="pact_withdraw"),
     path("pacts/<uuid:pact_id>/history", history.pact_history, name="pact_history"),
+    path("pacts/<uuid:pact_id>/recap.png", recap.recap_png, name="pact_recap"),
+    path("pacts/<uuid:pact_id>/recap-link", recap.recap_link, name="pact_recap_link"),
     path("pacts/<uuid:pact_id>/settings", settings.pact_settings, name="pact_settings"),
     path("pacts/<uuid:pact_id>/days/<str:day>", day.day_detail, name="day_detail"),
     re_path(

@@ -64,6 +64,7 @@ from typing import Protocol
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from telegram import InputFile
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -89,6 +90,8 @@ BACKOFF_CAP = timedelta(minutes=5)
 LEASE = timedelta(minutes=5)
 BATCH_SIZE = 300  # ten seconds at full rate: enough distinct chats to fill every second
 PER_CHAT_QUEUE = 2  # one chat's messages held at once: it only gets one a second
+# A caption's overflow follows its photo after this long (Telegram's one a second a chat).
+FOLLOW_UP_DELAY = PER_CHAT_INTERVAL
 # Any constant works: it only has to differ from other advisory locks in this database.
 SENDER_LOCK_KEY = 0x68_70_62_6F_74  # "hpbot"
 
@@ -276,10 +279,10 @@ class LogTransport:
             ]
             # One log line per message, as the person would read it (no HTML tags); the
             # local run's text logs show it on the console as it is "sent".
-            log.info(
-                "bot_message_logged",
-                extra={"chat_id": chat_id, "text": plain_text(rendered.text), "buttons": buttons},
-            )
+            extra = {"chat_id": chat_id, "text": plain_text(rendered.text), "buttons": buttons}
+            if rendered.photo is not None:
+                extra["photo_bytes"] = len(rendered.photo)
+            log.info("bot_message_logged", extra=extra)
         return [Outcome(Result.SENT)] * len(items)
 
     def close(self) -> None:
@@ -308,6 +311,8 @@ class TelegramTransport:
         return self.session.loop
 
     async def _send(self, chat_id: int, rendered: Rendered, clock) -> Outcome:
+        if rendered.photo is not None:
+            return await self._send_photo(chat_id, rendered, clock)
         try:
             await self.session.bot.send_message(
                 chat_id=chat_id,
@@ -320,6 +325,42 @@ class TelegramTransport:
             outcome = classify(exc)
             return Outcome(outcome.result, outcome.error, outcome.retry_after, clock())
         return Outcome(Result.SENT, done_at=clock())
+
+    async def _send_photo(self, chat_id: int, rendered: Rendered, clock) -> Outcome:
+        """sendPhoto (a multipart upload) with the text as its caption; a text too long
+        for a caption follows the photo, a second later (one message a second per chat),
+        with the keyboard. The row's outcome is the photo's: once the photo is out, a
+        failed follow-up is logged, not retried, since a retry would send the photo again."""
+        follow_up = rendered.caption is not None
+        try:
+            await self.session.bot.send_photo(
+                chat_id=chat_id,
+                photo=InputFile(rendered.photo, filename="recap.png"),
+                caption=rendered.caption if follow_up else rendered.text,
+                parse_mode=PARSE_MODE,
+                reply_markup=None if follow_up else rendered.reply_markup,
+            )
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an outcome
+            outcome = classify(exc)
+            return Outcome(outcome.result, outcome.error, outcome.retry_after, clock())
+        done_at = clock()
+        if follow_up:
+            await asyncio.sleep(FOLLOW_UP_DELAY)
+            try:
+                await self.session.bot.send_message(
+                    chat_id=chat_id,
+                    text=rendered.text,
+                    parse_mode=PARSE_MODE,
+                    reply_markup=rendered.reply_markup,
+                    disable_web_page_preview=True,
+                )
+            except Exception as exc:  # noqa: BLE001 - the photo is out: log, don't resend
+                log.warning(
+                    "outbox_follow_up_failed",
+                    extra={"chat_id": chat_id, "error": f"{type(exc).__name__}: {exc}"[:500]},
+                )
+            done_at = clock()
+        return Outcome(Result.SENT, done_at=done_at)
 
     def send_many(self, items: list[tuple[int, Rendered]], clock=time.monotonic) -> list[Outcome]:
         async def wave() -> list[Outcome]:

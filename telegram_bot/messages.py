@@ -15,6 +15,7 @@ succeed right now (`can_*`), so a tap is never a dead end on arrival.
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -29,15 +30,20 @@ from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from ledger.models import LedgerEntry, Settlement
+from pacts import recap
 from pacts.actions import balance_of, open_days, pact_stats
 from pacts.models import OutboxMessage, Pact, PactDay, PactParticipant, User
 from pacts.templatetags.hp import clock_text, owes_text
 
 from . import keyboards as kb
 
+log = logging.getLogger(__name__)
+
 PARSE_MODE = "HTML"
 # Telegram refuses a longer message text (400 "message is too long").
 MAX_TEXT_LENGTH = MessageLimit.MAX_TEXT_LENGTH
+# ... and a longer photo caption (400 "message caption is too long").
+MAX_CAPTION_LENGTH = MessageLimit.CAPTION_LENGTH
 GENERIC_ERROR = "😅 Something went wrong. Please try again."
 
 
@@ -49,6 +55,10 @@ class Skip(Exception):
 class Rendered:
     text: str
     reply_markup: InlineKeyboardMarkup | None = None
+    # A PNG to send with sendPhoto. Its caption is `text` when that fits in a caption
+    # (`caption` None); otherwise `caption`, and `text` follows as a message of its own.
+    photo: bytes | None = None
+    caption: str | None = None
 
 
 # --- formatting -------------------------------------------------------------------------
@@ -61,6 +71,13 @@ def e(text: object) -> str:
 
 # Titles may be 255 characters; a message names the pact, it doesn't recite it.
 TITLE_LIMIT = 60
+
+
+def telegram_length(telegram_html: str) -> int:
+    """An upper bound of the length Telegram checks against its limits: it counts the
+    text after parsing the HTML, in UTF-16 code units (an emoji is two); tags and
+    entities only add to the raw text's count."""
+    return len(telegram_html.encode("utf-16-le")) // 2
 
 
 def short(text: object, limit: int = TITLE_LIMIT) -> str:
@@ -526,17 +543,32 @@ def weekly_summary(ctx: Context) -> Rendered:
 
     for limit in SUMMARY_TITLE_LIMITS:
         text = "\n\n".join([heading, *(block(entry, pact, limit) for entry, pact in found)])
-        if len(text) <= MAX_TEXT_LENGTH:
+        if telegram_length(text) <= MAX_TEXT_LENGTH:
             break
     else:
         blocks = [block(entry, pact, SUMMARY_TITLE_LIMITS[-1]) for entry, pact in found]
         while True:
             more = f"…and {plural(len(found) - len(blocks), 'more pact')} in the app 👇"
             text = "\n\n".join([heading, *blocks, more])
-            if len(text) <= MAX_TEXT_LENGTH or len(blocks) == 1:
+            if telegram_length(text) <= MAX_TEXT_LENGTH or len(blocks) == 1:
                 break
             blocks.pop()
-    return Rendered(text, kb.rows([kb.app_button("Open HabitPact →", "/")]))
+    keyboard = kb.rows([kb.app_button("Open HabitPact →", "/")])
+    photo = _recap_photo(ctx, [pact for _entry, pact in found], start)
+    if photo is None:
+        return Rendered(text, keyboard)
+    caption = None if telegram_length(text) <= MAX_CAPTION_LENGTH else f"{heading} 👇"
+    return Rendered(text, keyboard, photo=photo, caption=caption)
+
+
+def _recap_photo(ctx: Context, pacts: list[Pact], week_start: date) -> bytes | None:
+    """The week as a picture (pacts/recap.py); None, and the summary goes as text alone,
+    if drawing it fails: a broken picture must not cost the summary."""
+    try:
+        return recap.render_for(ctx.recipient, pacts, week_start, ctx.now)
+    except Exception:  # noqa: BLE001 - any drawing error: send the text
+        log.exception("recap_render_failed", extra={"outbox_id": ctx.message.pk})
+        return None
 
 
 RENDERERS: dict[str, Callable[[Context], Rendered]] = {

@@ -153,32 +153,88 @@
     if (field) field.disabled = !e.target.checked;
   });
 
+  // Header-authenticated GETs (an <a href> or <img src> can't carry the header).
+  function authedFetch(url) {
+    var headers = {};
+    addHeaders(function (k, v) { headers[k] = v; });
+    return fetch(url, { headers: headers, credentials: "same-origin" }).then(function (r) {
+      if (!r.ok) throw new Error(String(r.status));
+      return r;
+    });
+  }
+  function saveBlob(blob, name) {
+    var a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = name;
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  }
+
   // Downloads from header-authenticated routes: fetch with the header, save as a file.
   function download(el) {
     el.disabled = true;
-    var headers = {};
-    addHeaders(function (k, v) { headers[k] = v; });
-    fetch(el.getAttribute("data-download"), { headers: headers, credentials: "same-origin" })
-      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.blob(); })
+    authedFetch(el.getAttribute("data-download"))
+      .then(function (r) { return r.blob(); })
       .then(function (blob) {
-        var a = document.createElement("a");
-        a.href = URL.createObjectURL(blob);
-        a.download = el.getAttribute("data-filename") || "download";
-        document.body.appendChild(a);
-        a.click();
-        setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+        saveBlob(blob, el.getAttribute("data-filename") || "download");
         haptic("success");
       })
       .catch(function () { haptic("error"); })
       .then(function () { el.disabled = false; });
   }
 
+  // The weekly recap picture. In Telegram on a phone (stories, Bot API 7.8+):
+  // shareToStory with a short-lived signed link, since Telegram fetches the picture
+  // itself, without our header. Elsewhere: fetch it with the header, show it, and hand
+  // it to the system share sheet, or save it.
+  function shareRecap(el) {
+    var box = el.closest(".recap");
+    var error = box.querySelector("[data-recap-error]");
+    var preview = box.querySelector("[data-recap-preview]");
+    var base = el.getAttribute("data-recap"), week = encodeURIComponent(el.getAttribute("data-week"));
+    var stories = tg && tg.shareToStory && tg.isVersionAtLeast && tg.isVersionAtLeast("7.8") &&
+      (tg.platform === "ios" || tg.platform === "android");
+    error.hidden = true;
+    el.disabled = true;
+    el.setAttribute("aria-busy", "true");
+    function done() { el.disabled = false; el.removeAttribute("aria-busy"); }
+    function fail() { haptic("error"); error.hidden = false; done(); }
+    if (stories) {
+      authedFetch(base + "/recap-link?week=" + week)
+        .then(function (r) { return r.json(); })
+        .then(function (answer) {
+          tg.shareToStory(answer.url, { text: el.getAttribute("data-story-text") || "" });
+          haptic("success");
+          done();
+        }, fail);
+      return;
+    }
+    authedFetch(base + "/recap.png?week=" + week)
+      .then(function (r) { return r.blob(); })
+      .then(function (blob) {
+        var name = "habitpact-recap-" + el.getAttribute("data-week") + ".png";
+        if (preview.src) URL.revokeObjectURL(preview.src);
+        preview.src = URL.createObjectURL(blob);
+        preview.alt = el.textContent;
+        preview.hidden = false;
+        var file = window.File ? new File([blob], name, { type: "image/png" }) : null;
+        if (file && navigator.canShare && navigator.canShare({ files: [file] })) {
+          return navigator.share({ files: [file] }).catch(function () { /* dismissed */ });
+        }
+        saveBlob(blob, name);
+      })
+      .then(function () { haptic("success"); done(); }, fail);
+  }
+
   // Small behaviours, delegated: quick picks, sharing, time zone offers, "Try again".
   // (No inline on* handlers anywhere: the CSP forbids them.)
   document.addEventListener("click", function (e) {
-    var el = e.target.closest ? e.target.closest("[data-fill],[data-share],[data-dismiss-zone],[data-pick-zone],[data-reload],[data-download]") : null;
+    var el = e.target.closest ? e.target.closest("[data-fill],[data-share],[data-dismiss-zone],[data-pick-zone],[data-reload],[data-download],[data-recap]") : null;
     if (!el) return;
-    if (el.hasAttribute("data-reload")) {
+    if (el.hasAttribute("data-recap")) {
+      shareRecap(el);
+    } else if (el.hasAttribute("data-reload")) {
       location.reload();
     } else if (el.hasAttribute("data-download")) {
       download(el);

@@ -2,8 +2,9 @@
 
 `FakeBotApi` is a threaded `http.server` on 127.0.0.1 (random port) that answers
 `POST /bot<token>/<method>` the way Telegram does: it parses form-encoded bodies (what
-python-telegram-bot sends) and JSON bodies, records every call, and can be scripted to
-answer the next calls with a fault:
+python-telegram-bot sends), multipart/form-data uploads (what it sends with a file:
+sendPhoto; the files land in `Call.files`) and JSON bodies, records every call, and can
+be scripted to answer the next calls with a fault:
 
     api.fail_next("sendMessage", Fault.too_many(retry_after=3))   # 429 + retry_after
     api.fail_next("sendMessage", Fault.server_error(), times=2)   # 500
@@ -15,6 +16,9 @@ Used by the tests and by bench/bot_delivery.py.
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
+import io
 import itertools
 import json
 import sys
@@ -30,6 +34,15 @@ DEFAULT_TOKEN = "123456:TEST-TOKEN"
 # Telegram refuses longer texts with 400 "message is too long" (it counts after parsing
 # the HTML; counting the raw text, tags and all, is the stricter test).
 MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+SENDS = ("sendMessage", "sendPhoto")
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,7 @@ class Call:
     params: dict[str, Any]
     at: float  # time.monotonic() when the request arrived
     content_type: str = ""
+    files: dict[str, UploadedFile] = field(default_factory=dict)
 
     @property
     def chat_id(self) -> int | None:
@@ -90,6 +104,38 @@ def _decode_value(value: str) -> Any:
         except ValueError:
             return value
     return value
+
+
+def _multipart(body: bytes, content_type: str) -> tuple[dict, dict[str, UploadedFile]]:
+    """A multipart/form-data body as (fields, files), read by the standard library's
+    MIME parser: each part's Content-Disposition names it (and a file part's filename)."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not message.is_multipart():
+        raise ValueError("a multipart body without parts")
+    params: dict = {}
+    files: dict[str, UploadedFile] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[name] = UploadedFile(filename, part.get_content_type(), data)
+        else:
+            params[name] = _decode_value(data.decode(part.get_content_charset() or "utf-8"))
+    return params, files
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of an uploaded picture, None if it is not one (Telegram answers
+    400 IMAGE_PROCESS_FAILED)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError):
+        return None
 
 
 @dataclass
@@ -172,33 +218,40 @@ class FakeBotApi:
 
     # --- the API ------------------------------------------------------------------------
 
-    def _parse(self, handler: BaseHTTPRequestHandler) -> tuple[dict, str]:
+    def _parse(self, handler: BaseHTTPRequestHandler) -> tuple[dict, str, dict]:
         length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length).decode() if length else ""
+        raw = handler.rfile.read(length) if length else b""
         content_type = handler.headers.get("Content-Type", "")
+        if content_type.startswith("multipart/form-data"):
+            params, files = _multipart(raw, content_type)
+            return params, content_type, files
+        body = raw.decode()
         if "json" in content_type:
-            return (json.loads(body) if body else {}), content_type
+            return (json.loads(body) if body else {}), content_type, {}
         pairs = parse_qs(body, keep_blank_values=True)
-        return {key: _decode_value(values[-1]) for key, values in pairs.items()}, content_type
+        params = {key: _decode_value(values[-1]) for key, values in pairs.items()}
+        return params, content_type, {}
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         arrived = time.monotonic()
         prefix, _, method = handler.path.lstrip("/").partition("/")
-        params, content_type = self._parse(handler)
+        params, content_type, files = self._parse(handler)
         if prefix != f"bot{self.token}":
             return self._reply(
                 handler, 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
             )
-        call = Call(method, params, arrived, content_type)
+        call = Call(method, params, arrived, content_type, files)
         with self._lock:
             self.calls.append(call)
             queue = self._faults.get(method)
             fault = queue.popleft() if queue else None
-            if fault is None and call.chat_id in self._blocked and method == "sendMessage":
+            if fault is None and call.chat_id in self._blocked and method in SENDS:
                 fault = Fault.blocked()
             too_long = len(str(params.get("text", ""))) > MAX_TEXT_LENGTH
             if fault is None and too_long and method in ("sendMessage", "editMessageText"):
                 fault = Fault.bad_request("Bad Request: message is too long")
+            if fault is None and method == "sendPhoto":
+                fault = self._photo_fault(call)
         if fault is not None and fault.hang:
             self._release.wait(30)
             fault = None
@@ -207,7 +260,9 @@ class FakeBotApi:
             if fault.parameters:
                 payload["parameters"] = fault.parameters
             return self._reply(handler, fault.status, payload)
-        return self._reply(handler, 200, {"ok": True, "result": self._result(method, params)})
+        return self._reply(
+            handler, 200, {"ok": True, "result": self._result(method, params, files)}
+        )
 
     def _message(self, params: dict) -> dict:
         chat_id = int(params.get("chat_id", 0))
@@ -221,9 +276,38 @@ class FakeBotApi:
             message["reply_markup"] = params["reply_markup"]
         return message
 
-    def _result(self, method: str, params: dict) -> Any:
+    @staticmethod
+    def _photo_fault(call: Call) -> Fault | None:
+        """Telegram's answers to a bad sendPhoto: a caption over 1024 characters (counted
+        raw here, tags and all: the stricter test), or an upload that is not a picture."""
+        if len(str(call.params.get("caption", ""))) > MAX_CAPTION_LENGTH:
+            return Fault.bad_request("Bad Request: message caption is too long")
+        upload = call.files.get("photo")
+        if upload is None and not call.params.get("photo"):
+            return Fault.bad_request("Bad Request: there is no photo in the request")
+        if upload is not None and _image_size(upload.data) is None:
+            return Fault.bad_request("Bad Request: IMAGE_PROCESS_FAILED")
+        return None
+
+    def _result(self, method: str, params: dict, files: dict[str, UploadedFile]) -> Any:
         if method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
             return self._message(params)
+        if method == "sendPhoto":
+            message = self._message(params)
+            del message["text"]
+            width, height = _image_size(files["photo"].data) if "photo" in files else (1, 1)
+            message["photo"] = [
+                {
+                    "file_id": f"photo-{message['message_id']}",
+                    "file_unique_id": f"u{message['message_id']}",
+                    "width": width,
+                    "height": height,
+                    "file_size": len(files["photo"].data) if "photo" in files else 0,
+                }
+            ]
+            if params.get("caption"):
+                message["caption"] = params["caption"]
+            return message
         if method == "getMe":
             return {"id": 1, "is_bot": True, "first_name": "HabitPact", "username": self.username}
         if method == "getUpdates":
