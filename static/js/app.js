@@ -192,7 +192,7 @@
     var box = el.closest(".recap");
     var error = box.querySelector("[data-recap-error]");
     var preview = box.querySelector("[data-recap-preview]");
-    var base = el.getAttribute("data-recap"), week = encodeURIComponent(el.getAttribute("data-week"));
+    var png = el.getAttribute("data-recap"), link = el.getAttribute("data-recap-link"), week = encodeURIComponent(el.getAttribute("data-week"));
     var stories = tg && tg.shareToStory && tg.isVersionAtLeast && tg.isVersionAtLeast("7.8") &&
       (tg.platform === "ios" || tg.platform === "android");
     error.hidden = true;
@@ -201,7 +201,7 @@
     function done() { el.disabled = false; el.removeAttribute("aria-busy"); }
     function fail() { haptic("error"); error.hidden = false; done(); }
     if (stories) {
-      authedFetch(base + "/recap-link?week=" + week)
+      authedFetch(link + "?week=" + week)
         .then(function (r) { return r.json(); })
         .then(function (answer) {
           tg.shareToStory(answer.url, { text: el.getAttribute("data-story-text") || "" });
@@ -210,7 +210,7 @@
         }, fail);
       return;
     }
-    authedFetch(base + "/recap.png?week=" + week)
+    authedFetch(png + "?week=" + week)
       .then(function (r) { return r.blob(); })
       .then(function (blob) {
         var name = "habitpact-recap-" + el.getAttribute("data-week") + ".png";
