@@ -31,7 +31,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.vary import vary_on_headers
 
 from habitpact.auth import user_from_authorization
-from pacts.errors import DomainError
+from habitpact.errors import DomainError
 from pacts.models import User
 
 log = logging.getLogger(__name__)

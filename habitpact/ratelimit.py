@@ -26,7 +26,7 @@ username in the same table (`admin_login` scope, 10 per 15 minutes by default):
 `AdminLoginForm` refuses past either limit without checking the password.
 
 Each hit is one atomic statement on the `rate_limit_counters` table
-(`pacts.models.RateLimitCounter`, unique on (key, window_start)):
+(`habitpact.models.RateLimitCounter`, unique on (key, window_start)):
 
     INSERT ... VALUES (key, window_start, 1)
     ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits
@@ -55,8 +55,8 @@ from django.utils import timezone
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
 
-from pacts.errors import DomainError
-from pacts.models import RateLimitCounter
+from habitpact.errors import DomainError
+from habitpact.models import RateLimitCounter
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from habitpact.errors import DomainError
 from pacts.actions import balance_of
-from pacts.errors import DomainError
 from pacts.models import Pact, PactParticipant, User, notify
 
 from .models import LedgerEntry, Settlement

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -213,3 +214,26 @@ class PactBalance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pact_id}: {self.balance}"
+
+
+# A pact's balance is the sum of its ledger, read from the `pact_balances` view (spec §5);
+# positive means the initiator owes the partner. Every balance read goes through these.
+
+
+def balances_of(pact_ids) -> dict:
+    """{pact_id: balance} for many pacts in one query; 0 for a pact with no entries."""
+    ids = list(pact_ids)
+    found = dict(PactBalance.objects.filter(pact_id__in=ids).values_list("pact_id", "balance"))
+    return {pk: found.get(pk, 0) for pk in ids}
+
+
+def balance_column() -> Coalesce:
+    """The balance as an annotation on a Pact queryset (no extra query)."""
+    row = PactBalance.objects.filter(pact=OuterRef("pk")).values("balance")
+    return Coalesce(Subquery(row), 0)
+
+
+def balance_of(pact) -> int:
+    """One pact's balance (a Pact or its id)."""
+    pact_id = getattr(pact, "pk", pact)
+    return balances_of([pact_id])[pact_id]

@@ -19,7 +19,10 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from .errors import DomainError
+from habitpact.errors import DomainError
+from ledger.models import balance_of as balance_of  # re-exported: the reads every screen shares
+from ledger.models import balances_of as balances_of
+
 from .limits import (
     DISPUTE_WINDOW_MAX_HOURS,
     DISPUTE_WINDOW_MIN_HOURS,
@@ -39,8 +42,6 @@ from .models import (
     notify,
 )
 from .schedule import is_valid_timezone
-from .stats import balance_of as balance_of  # re-exported: the reads every screen shares
-from .stats import balances_of as balances_of
 from .stats import last_miss_date, streak_filter
 
 log = logging.getLogger(__name__)

@@ -31,9 +31,9 @@ from django.db.models import Q
 from django.utils import timezone as dj_timezone
 from django.utils.functional import cached_property
 
-from ledger.models import LedgerEntry
+from habitpact.errors import DomainError
+from ledger.models import LedgerEntry, balance_of
 
-from .errors import DomainError
 from .limits import (
     DISPUTE_WINDOW_MAX_HOURS,
     DISPUTE_WINDOW_MIN_HOURS,
@@ -734,8 +734,6 @@ class PactDay(models.Model):
         # Rule 14: the tab never goes below zero. A miss already settled is paid for;
         # its waiver would leave the partner owing the initiator. (`waive` holds the
         # pact's lock while asking, the one settlements take, so the balance holds.)
-        from .stats import balance_of  # stats builds on this module
-
         balance = balance_of(self.pact)
         if balance - self.pact.stake_amount < 0:
             return DomainError(
@@ -1107,24 +1105,6 @@ def outbox_rows(kind: str, key: str, recipients, payload: dict) -> list[OutboxMe
         for user_id, chat_id, active in recipients
         if active
     ]
-
-
-class RateLimitCounter(models.Model):
-    """Hits per (key, window), incremented by one atomic UPSERT (no Redis here)."""
-
-    key = models.CharField(max_length=200)
-    window_start = models.DateTimeField()
-    hits = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        db_table = "rate_limit_counters"
-        constraints = [
-            models.UniqueConstraint(fields=["key", "window_start"], name="rate_limit_key_window"),
-        ]
-        indexes = [models.Index(fields=["window_start"], name="idx_rate_limit_window")]
-
-    def __str__(self) -> str:
-        return f"{self.key} @ {self.window_start}: {self.hits}"
 
 
 def bot_link(start_param: str) -> str:

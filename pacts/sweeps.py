@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Count, F, Func, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from ledger.models import LedgerEntry
+from ledger.models import LedgerEntry, balances_of
 
 from .limits import REMINDER_MAX_MINUTES
 from .models import (
@@ -40,7 +40,7 @@ from .models import (
     outbox_rows,
 )
 from .schedule import local_deadline
-from .stats import balances_of, last_miss_date, streak_filter
+from .stats import last_miss_date, streak_filter
 
 log = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from habitpact.api import envelope
+from habitpact.errors import DomainError
 from habitpact.forms import clean_text, form_key, form_text, minor_units
 from habitpact.miniapp import acting_user, frameable, miniapp_page, wants_full_page
 from habitpact.ratelimit import RateLimited, limit_user
@@ -54,7 +55,6 @@ from .actions import (
     todays_days,
     user_update_settings,
 )
-from .errors import DomainError
 from .limits import REMINDER_MAX_MINUTES, REMINDER_MIN_MINUTES
 from .models import Pact, PactDay, PactParticipant, User
 from .privacy import user_delete, user_export
