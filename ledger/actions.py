@@ -262,7 +262,7 @@ def adjustment_record(
     return entry
 
 
-def settlement_for(user: User, settlement_id) -> Settlement:
+def settlement_for(user: User, settlement_id: object) -> Settlement:
     """The settlement if `user` is in its pact (NOT_FOUND / FORBIDDEN_NOT_PARTICIPANT)."""
     try:
         settlement = Settlement.objects.select_related("pact").get(pk=settlement_id)

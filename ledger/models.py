@@ -12,7 +12,8 @@ This module refers to pacts by string only, so the pact domain can write entries
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from django.conf import settings
 from django.db import models
@@ -109,12 +110,12 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.type} {self.amount:+d}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError("Ledger entries are append-only; add an ADJUSTMENT instead.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Ledger entries are append-only; add an ADJUSTMENT instead.")
 
     @classmethod
@@ -220,7 +221,7 @@ class PactBalance(models.Model):
 # positive means the initiator owes the partner. Every balance read goes through these.
 
 
-def balances_of(pact_ids) -> dict:
+def balances_of(pact_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
     """{pact_id: balance} for many pacts in one query; 0 for a pact with no entries."""
     ids = list(pact_ids)
     found = dict(PactBalance.objects.filter(pact_id__in=ids).values_list("pact_id", "balance"))
@@ -233,7 +234,7 @@ def balance_column() -> Coalesce:
     return Coalesce(Subquery(row), 0)
 
 
-def balance_of(pact) -> int:
+def balance_of(pact: Pact | uuid.UUID) -> int:
     """One pact's balance (a Pact or its id)."""
     pact_id = getattr(pact, "pk", pact)
     return balances_of([pact_id])[pact_id]

@@ -68,28 +68,34 @@ class WeekdaysField(models.PositiveSmallIntegerField):
     engines, while Python code only ever sees the list.
     """
 
-    def from_db_value(self, value, expression, connection):
+    def from_db_value(
+        self, value: int | None, expression: Any, connection: Any
+    ) -> list[bool] | None:
         return None if value is None else self.to_python(value)
 
-    def to_python(self, value):
+    def to_python(self, value: int | list[bool] | None) -> list[bool] | None:
         if value is None or isinstance(value, list):
             return value
         return [bool(int(value) >> i & 1) for i in range(7)]
 
-    def get_prep_value(self, value):
+    def get_prep_value(self, value: int | list[bool] | None) -> int | None:
         if value is None or isinstance(value, int):
             return value
         return sum(1 << i for i, on in enumerate(value) if on)
 
 
 class UserManager(BaseUserManager["User"]):
-    def create_user(self, telegram_user_id: int, display_name: str, password=None, **extra):
+    def create_user(
+        self, telegram_user_id: int, display_name: str, password: str | None = None, **extra: Any
+    ) -> User:
         user = self.model(telegram_user_id=telegram_user_id, display_name=display_name, **extra)
         user.set_password(password) if password else user.set_unusable_password()
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, telegram_user_id: int, display_name: str, password=None, **extra):
+    def create_superuser(
+        self, telegram_user_id: int, display_name: str, password: str | None = None, **extra: Any
+    ) -> User:
         extra.update(is_staff=True, is_superuser=True)
         return self.create_user(telegram_user_id, display_name, password, **extra)
 
@@ -1091,7 +1097,9 @@ def members_by_pact(pact_ids: Iterable[uuid.UUID], *, disputes: bool = False) ->
     return members
 
 
-def outbox_rows(kind: str, key: str, recipients, payload: dict) -> list[OutboxMessage]:
+def outbox_rows(
+    kind: str, key: str, recipients: Iterable[tuple[Any, int, bool]], payload: dict[str, Any]
+) -> list[OutboxMessage]:
     """`notify()` for many rows at once: unsaved messages for the active recipients
     ((user_id, chat_id, active) triples), keyed as `notify` keys them."""
     return [

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import time as monotonic_time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -184,7 +183,6 @@ def process_deadlines(
     *,
     batch_size: int = BATCH_SIZE,
     max_seconds: float | None = None,
-    workers: int = 1,
 ) -> int:
     """Every PENDING day of an ACTIVE pact whose deadline has passed becomes MISSED,
     with one FORFEIT entry and a "missed" message to each participant.
@@ -196,28 +194,13 @@ def process_deadlines(
     3. Repeat until a batch comes back short, or `max_seconds` have passed (the task
        stops cleanly before django-q2's timeout; the next tick takes the rest).
 
-    With `workers` > 1 on PostgreSQL (outside a transaction), that many threads run the
-    loop on their own connections; SKIP LOCKED gives them disjoint batches, so a large
-    backlog uses every core of the database server.
+    Several of these may run at once (django-q2 workers, a rerun): SKIP LOCKED gives
+    them disjoint batches.
     """
     now = now or timezone.now()
-    if workers > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
-        with ThreadPoolExecutor(workers) as pool:
-            counts = list(
-                pool.map(lambda _: _deadline_worker(now, batch_size, max_seconds), range(workers))
-            )
-        total = sum(counts)
-    else:
-        total = _deadline_loop(now, batch_size, max_seconds)
+    total = _deadline_loop(now, batch_size, max_seconds)
     log.info("deadlines_processed", extra={"missed": total})
     return total
-
-
-def _deadline_worker(now: datetime, batch_size: int, max_seconds: float | None) -> int:
-    try:
-        return _deadline_loop(now, batch_size, max_seconds)
-    finally:
-        connection.close()  # this thread's own connection
 
 
 def _deadline_loop(now: datetime, batch_size: int, max_seconds: float | None) -> int:
