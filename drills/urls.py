@@ -20,9 +20,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from habitpact.api import health
 from habitpact.auth import user_from_authorization
+from habitpact.errors import DomainError
 from ledger.models import LedgerEntry
 from pacts.actions import balance_of, day_for, pact_for, pact_stats, today_for
-from pacts.errors import DomainError
 from pacts.models import Pact, PactDay
 
 

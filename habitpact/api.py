@@ -43,7 +43,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from habitpact.auth import user_from_authorization
-from pacts.errors import DomainError
+from habitpact.errors import DomainError
 
 log = logging.getLogger(__name__)
 

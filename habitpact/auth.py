@@ -1,8 +1,8 @@
 """Who is asking: Telegram Mini App initData and the API's bearer tokens.
 
 Shared by the DRF authentication (API), the Mini App pages and anything else that needs
-to know the user, so there is one implementation of each check. Project-level, so no app
-has to import another to authenticate.
+to know the user, so there is one implementation of each check. Part of the bottom
+layer: it reaches the user model through `get_user_model()` and imports no app.
 
 Accepted `Authorization` headers:
 - `Bearer <jwt>`: issued by POST /api/v1/auth/telegram (HS256, `JWT_SECRET`, 7 days).
@@ -21,10 +21,11 @@ from urllib.parse import parse_qsl
 
 import jwt
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from pacts.errors import DomainError
-from pacts.models import User
+from habitpact.errors import DomainError
 
 TOKEN_TTL = timedelta(days=7)
 CLOCK_SKEW_SECONDS = 60
@@ -83,7 +84,7 @@ def validate_init_data(
     return fields
 
 
-def user_from_init_data(fields: dict[str, str]) -> tuple[User, bool]:
+def user_from_init_data(fields: dict[str, str]) -> tuple[AbstractBaseUser, bool]:
     """Create or update the user described by initData's `user` JSON: (user, is_new)."""
     try:
         tg_user = json.loads(fields["user"])
@@ -117,20 +118,22 @@ def _telegram_profile(tg_user: dict) -> tuple[int, dict]:
     return telegram_id, profile
 
 
-def upsert_telegram_user(tg_user: dict) -> tuple[User, bool]:
+def upsert_telegram_user(tg_user: dict) -> tuple[AbstractBaseUser, bool]:
     """Create or refresh our user from a Telegram `User` object (initData's `user`, or an
     update's `from`): (user, is_new). A deleted account is refused, not revived."""
     telegram_id, profile = _telegram_profile(tg_user)
     # The common case (a known user whose name hasn't changed) is one plain read: the
     # Mini App authenticates every request this way, so it must not lock or write.
-    user = User.objects.filter(telegram_user_id=telegram_id).first()
+    user = get_user_model().objects.filter(telegram_user_id=telegram_id).first()
     created = False
     if user is None or (
         user.deleted_at is None and any(getattr(user, k) != v for k, v in profile.items())
     ):
         with transaction.atomic():
-            user, created = User.objects.select_for_update().get_or_create(
-                telegram_user_id=telegram_id, defaults=profile
+            user, created = (
+                get_user_model()
+                .objects.select_for_update()
+                .get_or_create(telegram_user_id=telegram_id, defaults=profile)
             )
             if not created and user.deleted_at is None:
                 for key, value in profile.items():
@@ -141,7 +144,7 @@ def upsert_telegram_user(tg_user: dict) -> tuple[User, bool]:
     return user, created
 
 
-def issue_token(user: User) -> str:
+def issue_token(user: AbstractBaseUser) -> str:
     now = int(time.time())
     claims = {
         "user_id": str(user.pk),
@@ -152,7 +155,7 @@ def issue_token(user: User) -> str:
     return jwt.encode(claims, settings.JWT_SECRET, algorithm="HS256")
 
 
-def user_from_token(token: str) -> User:
+def user_from_token(token: str) -> AbstractBaseUser:
     """The user a bearer token names. Only HS256 with our key; expiry enforced."""
     try:
         claims = jwt.decode(
@@ -167,18 +170,22 @@ def user_from_token(token: str) -> User:
         ) from None
     except jwt.PyJWTError:
         raise DomainError("UNAUTHORIZED", "Sign in again.") from None
-    user = User.objects.filter(
-        pk=claims["user_id"],
-        telegram_user_id=claims["telegram_user_id"],
-        is_active=True,
-        deleted_at__isnull=True,
-    ).first()
+    user = (
+        get_user_model()
+        .objects.filter(
+            pk=claims["user_id"],
+            telegram_user_id=claims["telegram_user_id"],
+            is_active=True,
+            deleted_at__isnull=True,
+        )
+        .first()
+    )
     if user is None:
         raise DomainError("UNAUTHORIZED", "Sign in again.")
     return user
 
 
-def user_from_authorization(header: str) -> User | None:
+def user_from_authorization(header: str) -> AbstractBaseUser | None:
     """The user an `Authorization` header names; None when there is no such header.
     Raises DomainError for a header that is present but wrong."""
     if not header:

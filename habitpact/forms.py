@@ -15,7 +15,7 @@ from decimal import Decimal, DecimalException
 
 from babel.numbers import get_currency_precision
 
-from pacts.errors import DomainError
+from habitpact.errors import DomainError
 
 # More than any stake, balance or settlement could be (10 000 minor units per miss),
 # small enough that no arithmetic on it is slow or overflows a bigint column.

@@ -33,7 +33,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, retarget
 
 from habitpact.auth import user_from_authorization
-from pacts.errors import DomainError
+from habitpact.errors import DomainError
 
 log = logging.getLogger(__name__)
 

@@ -8,32 +8,18 @@
 | `read`    | GET (and HEAD, OPTIONS) of the rest  | 100 / 60 s     |
 | `write`   | POST, PATCH, PUT, DELETE of the rest | 30 / 60 s      |
 
-A request counts against exactly one scope (a view names it with `rate_scope`, else the
-method decides), keyed by the signed-in user, or by the client's IP address before
-sign-in (POST /auth/telegram). Windows are fixed: they start on multiples of the window
-length since the epoch, so every web process agrees on them without talking.
+A request counts against one scope (a view names it with `rate_scope`, else the method
+decides), keyed `<scope>:user:<pk>` (by client IP before sign-in) whichever door it came
+through (rule 16): the API (`SpecRateThrottle`), the Mini App (`habitpact.screens.screen`) and
+the bot's buttons (`telegram_bot.handlers.on_callback`) each call `limit_user` once and
+draw on one budget. Windows are fixed multiples of their length since the epoch, so
+every process agrees on them. The admin sign-in counts POSTs per IP and per username
+(`admin_login`, `AdminLoginForm`).
 
-Rule 16, the same limits on every door: the key is `<scope>:user:<pk>` whichever door
-the action came through, so the API, the Mini App and the bot's buttons draw on one
-budget per user and action. Each door calls `limit_user` once, in the one wrapper
-every request of that door passes: the API through `SpecRateThrottle` (DRF's
-throttle), the Mini App through `habitpact.screens.screen`, the bot through
-`telegram_bot.handlers.on_callback`. Each door names the scope of its own routes
-(`rate_scope` on an API view, `scope=` on a screen, `CALLBACK_SCOPES` for buttons).
-
-The admin sign-in page (`/admin/login/`) counts every POST per client IP and per
-username in the same table (`admin_login` scope, 10 per 15 minutes by default):
-`AdminLoginForm` refuses past either limit without checking the password.
-
-Each hit is one atomic statement on the `rate_limit_counters` table
-(`pacts.models.RateLimitCounter`, unique on (key, window_start)):
-
-    INSERT ... VALUES (key, window_start, 1)
-    ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits
-
-so two processes can never both read "4" and both write "5" (DRF's cache throttles
-can). Works on PostgreSQL and SQLite 3.35+. Old windows are deleted by
-`prune_rate_limits`, which the job scheduler runs hourly.
+Each hit is one atomic UPSERT on `rate_limit_counters` (`habitpact.models`):
+`INSERT ... ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits`,
+so two processes never both read "4" and write "5" (DRF's cache throttles can).
+`prune_rate_limits` (hourly) deletes old windows.
 
 Settings: `RATE_LIMIT_ENABLED` (env, default on; off in the test suite, where the tests
 of this module switch it on) and `RATE_LIMITS` ({scope: (limit, window_seconds)}).
@@ -55,8 +41,8 @@ from django.utils import timezone
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
 
-from pacts.errors import DomainError
-from pacts.models import RateLimitCounter
+from habitpact.errors import DomainError
+from habitpact.models import RateLimitCounter
 
 log = logging.getLogger(__name__)
 

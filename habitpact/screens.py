@@ -17,9 +17,9 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from habitpact.api import envelope
+from habitpact.errors import DomainError
 from habitpact.miniapp import acting_user, frameable, miniapp_page, wants_full_page
 from habitpact.ratelimit import RateLimited, limit_user
-from pacts.errors import DomainError
 
 
 def render_screen(

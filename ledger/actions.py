@@ -17,8 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from habitpact.errors import DomainError
 from pacts.actions import balance_of
-from pacts.errors import DomainError
 from pacts.models import Pact, PactParticipant, User, notify
 
 from .models import LedgerEntry, Settlement
@@ -262,7 +262,7 @@ def adjustment_record(
     return entry
 
 
-def settlement_for(user: User, settlement_id) -> Settlement:
+def settlement_for(user: User, settlement_id: object) -> Settlement:
     """The settlement if `user` is in its pact (NOT_FOUND / FORBIDDEN_NOT_PARTICIPANT)."""
     try:
         settlement = Settlement.objects.select_related("pact").get(pk=settlement_id)

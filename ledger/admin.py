@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from pacts.errors import DomainError
+from habitpact.errors import DomainError
 
 from .actions import adjustment_record, adjustment_refusal
 from .models import LedgerEntry, Settlement

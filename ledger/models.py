@@ -12,11 +12,13 @@ This module refers to pacts by string only, so the pact domain can write entries
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -108,12 +110,12 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.type} {self.amount:+d}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise AppendOnlyError("Ledger entries are append-only; add an ADJUSTMENT instead.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Ledger entries are append-only; add an ADJUSTMENT instead.")
 
     @classmethod
@@ -213,3 +215,26 @@ class PactBalance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pact_id}: {self.balance}"
+
+
+# A pact's balance is the sum of its ledger, read from the `pact_balances` view (spec §5);
+# positive means the initiator owes the partner. Every balance read goes through these.
+
+
+def balances_of(pact_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """{pact_id: balance} for many pacts in one query; 0 for a pact with no entries."""
+    ids = list(pact_ids)
+    found = dict(PactBalance.objects.filter(pact_id__in=ids).values_list("pact_id", "balance"))
+    return {pk: found.get(pk, 0) for pk in ids}
+
+
+def balance_column() -> Coalesce:
+    """The balance as an annotation on a Pact queryset (no extra query)."""
+    row = PactBalance.objects.filter(pact=OuterRef("pk")).values("balance")
+    return Coalesce(Subquery(row), 0)
+
+
+def balance_of(pact: Pact | uuid.UUID) -> int:
+    """One pact's balance (a Pact or its id)."""
+    pact_id = getattr(pact, "pk", pact)
+    return balances_of([pact_id])[pact_id]

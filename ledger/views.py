@@ -13,11 +13,11 @@ from decimal import Decimal
 from babel.numbers import get_currency_precision
 from django.http import HttpRequest, HttpResponse
 
+from habitpact.errors import DomainError
 from habitpact.forms import invalid, minor_units
 from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
 from pacts.actions import pact_for
-from pacts.errors import DomainError
 from pacts.models import Pact, PactParticipant, User
 from pacts.templatetags.hp import format_money, owes_text
 

@@ -19,7 +19,10 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
-from .errors import DomainError
+from habitpact.errors import DomainError
+from ledger.models import balance_of as balance_of  # re-exported: the reads every screen shares
+from ledger.models import balances_of as balances_of
+
 from .limits import (
     DISPUTE_WINDOW_MAX_HOURS,
     DISPUTE_WINDOW_MIN_HOURS,
@@ -39,10 +42,7 @@ from .models import (
     notify,
 )
 from .schedule import is_valid_timezone
-from .stats import balance_of as balance_of  # re-exported: the reads every screen shares
-from .stats import balances_of as balances_of
 from .stats import last_miss_date, streak_filter
-from .sweeps import materialize_pact_days, miss_days
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +247,7 @@ def pact_accept(pact: Pact, user: User, *, now: datetime | None = None) -> Pact:
         pact.activated_at = now
         pact.save(update_fields=["status", "activated_at", "updated_at"])
         pact.__dict__.pop("members", None)
-        materialize_pact_days(pact, now)
+        pact.materialize_days(now)
         notify(pact.initiator, "pact_accepted", str(pact.pk), pact_id=str(pact.pk), by=user)
     log.info("pact_accepted", extra={"pact_id": str(pact.pk), "user_id": str(user.pk)})
     return pact
@@ -346,20 +346,20 @@ def _close(pact: Pact, *, reason: str, now: datetime, by: User | None) -> None:
     1. Catch up on days the materialize job has not created yet (a worker that was down),
        so no day whose deadline has passed escapes.
     2. Decide every PENDING day whose deadline has passed exactly as the deadline sweep
-       does: `miss_days` (MISSED, one FORFEIT, "missed" to both).
+       does: `PactDayQuerySet.miss` (MISSED, one FORFEIT, "missed" to both).
     3. Remove the PENDING days whose deadline is still ahead. The rows are chosen by that
        condition under their own row locks, never by ids read earlier: a check-in that
        committed DONE meanwhile no longer matches and stays.
     4. ENDED, both told. DONE days keep their dispute window and DISPUTED days their
        resolution window: ending cuts neither short.
     """
-    materialize_pact_days(pact, now)
+    pact.materialize_days(now)
     pending = PactDay.objects.filter(pact=pact, status=PactDay.Status.PENDING)
     overdue = list(
         pending.filter(deadline_at__lte=now).select_for_update().values_list("id", flat=True)
     )
     if overdue:
-        miss_days(PactDay.objects.filter(id__in=overdue), now=now)
+        PactDay.objects.filter(id__in=overdue).miss(now=now)
     ahead = list(
         pending.filter(deadline_at__gt=now).select_for_update().values_list("id", flat=True)
     )
@@ -468,12 +468,14 @@ def pact_for(user: User, pact_id: uuid.UUID | str) -> Pact:
 
 
 def day_for(pact: Pact, day: date, *, now: datetime | None = None) -> PactDay:
-    """The pact's day on `day`. Materialises first if the job is behind, so today's day
-    exists whenever someone wants to check in."""
+    """The pact's day on `day`. Materialises first only when the job is behind on that
+    very day (`Pact.is_behind_on`), so today's day exists whenever someone wants to check
+    in, and asking about any other date writes nothing."""
+    now = _now(now)
     found = PactDay.objects.filter(pact=pact, date=day).first()
-    if found is None and pact.status == Pact.Status.ACTIVE:
+    if found is None and pact.is_behind_on(day, now):
         with transaction.atomic():
-            materialize_pact_days(pact, _now(now))
+            pact.materialize_days(now)
         found = PactDay.objects.filter(pact=pact, date=day).first()
     if found is None:
         raise DomainError("DAY_NOT_FOUND", "There's no check-in scheduled for that day.")
@@ -485,8 +487,9 @@ def todays_days(pacts: Iterable[Pact], now: datetime) -> dict[uuid.UUID, PactDay
     """Today's day (in each pact's zone) of each pact, by pact id: the one answer the API
     list and detail, the Mini App home and detail give. Only a running pact has one.
 
-    One query for the days that exist; a pact the materialize job has not reached (a
-    worker that was down) is caught up first, so every door shows the same "today"."""
+    One query for the days that exist; a pact whose today the materialize job has not
+    reached (a worker that was down) is caught up first, so every door shows the same
+    "today". A pact with no day today writes nothing."""
     pacts = list(pacts)
     active = {p.pk: p for p in pacts if p.status == Pact.Status.ACTIVE}
     dates = {pk: pact.local_today(now) for pk, pact in active.items()}
@@ -496,10 +499,9 @@ def todays_days(pacts: Iterable[Pact], now: datetime) -> dict[uuid.UUID, PactDay
             if dates[day.pact_id] == day.date:
                 found[day.pact_id] = day
     for pk, pact in active.items():
-        through = pact.days_materialized_through
-        if pk not in found and (through is None or through < dates[pk]):
+        if pk not in found and pact.is_behind_on(dates[pk], now):
             with transaction.atomic():
-                materialize_pact_days(pact, now)
+                pact.materialize_days(now)
             day = PactDay.objects.filter(pact=pact, date=dates[pk]).first()
             if day is not None:
                 found[pk] = day

@@ -14,10 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from ledger.models import LedgerEntry, Settlement
+from ledger.models import LedgerEntry, Settlement, balance_of
 
 from .models import OutboxMessage, Pact, PactDay, PactParticipant, User
-from .stats import balance_of
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -31,6 +31,7 @@ from habitpact.api import (
     query_params,
 )
 from habitpact.auth import issue_token, user_from_init_data, validate_init_data
+from ledger.models import balance_column
 
 from . import privacy_api
 from .actions import (
@@ -60,7 +61,6 @@ from .limits import (
     REMINDER_MIN_MINUTES,
 )
 from .models import Pact, PactDay, PactParticipant, User
-from .stats import balance_column
 
 log = logging.getLogger(__name__)
 

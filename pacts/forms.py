@@ -9,9 +9,9 @@ from decimal import Decimal
 
 from babel.numbers import get_currency_precision
 
+from habitpact.errors import DomainError
 from habitpact.forms import clean_text, minor_units
 from pacts.actions import PactTerms
-from pacts.errors import DomainError
 from pacts.models import Pact
 from pacts.templatetags.hp import clock_text, format_money, schedule_text
 

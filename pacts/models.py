@@ -8,8 +8,9 @@ A transition of one object is a method on its model. Each one
 3. writes the state change, any ledger entry and the outbox rows in one transaction,
 4. raises a DomainError carrying the spec's error code and changes nothing on refusal.
 
-Rules that touch many rows at once (the deadline sweep, dispute expiry) live in
-`pacts/sweeps.py`, and the single-row methods here call into the same set-based code.
+Rules over many days at once live here too, on `PactDayQuerySet` (`.due(now)`,
+`.miss(now=...)`) and `Pact.materialize_days`: the single-row methods, the closing of a
+pact and the time-driven sweeps in `pacts/sweeps.py` all call the same set-based code.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,9 +31,9 @@ from django.db.models import Q
 from django.utils import timezone as dj_timezone
 from django.utils.functional import cached_property
 
-from ledger.models import LedgerEntry
+from habitpact.errors import DomainError
+from ledger.models import LedgerEntry, balance_of
 
-from .errors import DomainError
 from .limits import (
     DISPUTE_WINDOW_MAX_HOURS,
     DISPUTE_WINDOW_MIN_HOURS,
@@ -46,6 +49,11 @@ log = logging.getLogger(__name__)
 
 DISPUTE_RESOLUTION_HOURS = 12
 INVITE_TTL = timedelta(days=7)
+# The forfeit notes of a miss, and the message it sends; the deadline sweep's
+# PostgreSQL statement reads the same names (pacts/sweeps.py).
+MISSED_NOTE = "Missed check-in"
+OWNED_UP_NOTE = "Marked missed"
+MISSED_KIND = "missed"
 
 
 def _now(now: datetime | None) -> datetime:
@@ -60,28 +68,34 @@ class WeekdaysField(models.PositiveSmallIntegerField):
     engines, while Python code only ever sees the list.
     """
 
-    def from_db_value(self, value, expression, connection):
+    def from_db_value(
+        self, value: int | None, expression: Any, connection: Any
+    ) -> list[bool] | None:
         return None if value is None else self.to_python(value)
 
-    def to_python(self, value):
+    def to_python(self, value: int | list[bool] | None) -> list[bool] | None:
         if value is None or isinstance(value, list):
             return value
         return [bool(int(value) >> i & 1) for i in range(7)]
 
-    def get_prep_value(self, value):
+    def get_prep_value(self, value: int | list[bool] | None) -> int | None:
         if value is None or isinstance(value, int):
             return value
         return sum(1 << i for i, on in enumerate(value) if on)
 
 
 class UserManager(BaseUserManager["User"]):
-    def create_user(self, telegram_user_id: int, display_name: str, password=None, **extra):
+    def create_user(
+        self, telegram_user_id: int, display_name: str, password: str | None = None, **extra: Any
+    ) -> User:
         user = self.model(telegram_user_id=telegram_user_id, display_name=display_name, **extra)
         user.set_password(password) if password else user.set_unusable_password()
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, telegram_user_id: int, display_name: str, password=None, **extra):
+    def create_superuser(
+        self, telegram_user_id: int, display_name: str, password: str | None = None, **extra: Any
+    ) -> User:
         extra.update(is_staff=True, is_superuser=True)
         return self.create_user(telegram_user_id, display_name, password, **extra)
 
@@ -297,6 +311,64 @@ class Pact(models.Model):
         self.refresh_from_db(from_queryset=Pact.objects.select_for_update(no_key=True))
         self.__dict__.pop("members", None)
 
+    def days_horizon(self, now: datetime) -> date:
+        """The last date whose day exists once materialised: tomorrow, in the pact's zone."""
+        return now.astimezone(self.tz).date() + timedelta(days=1)
+
+    def is_behind_on(self, day: date, now: datetime) -> bool:
+        """Whether `materialize_days(now)` would create the day on `day` and has not yet
+        (a worker that was down): the one case where reading a day has to write it."""
+        return (
+            self.status == Pact.Status.ACTIVE
+            and self.activated_at is not None
+            and (self.days_materialized_through is None or day > self.days_materialized_through)
+            and day <= self.days_horizon(now)
+            and self.is_scheduled_on(day)
+            and self.deadline_on(day) > self.activated_at
+        )
+
+    def materialize_days(self, now: datetime) -> int:
+        """Create the scheduled days from where the pact left off through tomorrow (local).
+
+        Starts the day after `days_materialized_through` (or at activation), so a worker
+        that was down catches up (overdue days are created too; the deadline sweep decides
+        them); never creates a day whose deadline had passed when the pact became active.
+        Creating twice creates nothing new. Call inside a transaction.
+        """
+        if self.status != Pact.Status.ACTIVE or self.activated_at is None:
+            return 0
+        # `self` may be stale (a job read it before someone ended it): re-read its state
+        # under the pact's row lock, which every close holds, so days are never inserted
+        # into a pact that has just ended.
+        current = (
+            Pact.objects.select_for_update(no_key=True)  # the lock `lock()` takes
+            .filter(pk=self.pk)
+            .values_list("status", "days_materialized_through")
+            .first()
+        )
+        if current is None or current[0] != Pact.Status.ACTIVE:
+            return 0
+        self.days_materialized_through = current[1]
+        horizon = self.days_horizon(now)
+        first = (
+            self.days_materialized_through + timedelta(days=1)
+            if self.days_materialized_through
+            else self.activated_at.astimezone(self.tz).date()
+        )
+        if first > horizon:
+            return 0
+        days = [
+            PactDay(pact=self, date=day, deadline_at=deadline)
+            for day in due_dates(self.schedule_days, self.start_date, self.end_date, first, horizon)
+            if (deadline := self.deadline_on(day)) > self.activated_at
+        ]
+        created = PactDay.objects.bulk_create(days, ignore_conflicts=True)
+        Pact.objects.filter(pk=self.pk, status=Pact.Status.ACTIVE).update(
+            days_materialized_through=horizon
+        )
+        self.days_materialized_through = horizon
+        return len(created)
+
 
 def new_invite_code() -> str:
     # 128 bits from the OS's CSPRNG, URL-safe, fits Telegram's startapp alphabet.
@@ -337,6 +409,61 @@ class PactParticipant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} {self.user_id} ({self.status})"
+
+
+class PactDayQuerySet(models.QuerySet["PactDay"]):
+    """The day rules over many rows: which days a sweep takes, and the transition it
+    applies to all of them in a few statements."""
+
+    def due(self, now: datetime) -> PactDayQuerySet:
+        """PENDING days of ACTIVE pacts whose deadline has passed: what the deadline
+        sweep misses (the partial index `idx_pact_days_deadline` serves it)."""
+        return self.filter(
+            status=PactDay.Status.PENDING, deadline_at__lte=now, pact__status=Pact.Status.ACTIVE
+        )
+
+    def miss(self, *, now: datetime, note: str = MISSED_NOTE) -> int:
+        """PENDING → MISSED for these days (locked by the caller), each with one FORFEIT
+        entry and a "missed" message to both participants. Returns how many."""
+        rows = list(
+            self.filter(status=PactDay.Status.PENDING).values_list(
+                "id", "pact_id", "date", "pact__stake_amount"
+            )
+        )
+        if not rows:
+            return 0
+        ids = [row[0] for row in rows]
+        PactDay.objects.filter(id__in=ids, status=PactDay.Status.PENDING).update(
+            status=PactDay.Status.MISSED, updated_at=now
+        )
+        members = members_by_pact({row[1] for row in rows})
+        entries, messages = [], []
+        for day_id, pact_id, day_date, stake in rows:
+            initiator = members[pact_id].get(PactParticipant.Role.INITIATOR)
+            partner = members[pact_id].get(PactParticipant.Role.PARTNER)
+            entries.append(
+                LedgerEntry(
+                    pact_id=pact_id,
+                    pact_day_id=day_id,
+                    type=LedgerEntry.Type.FORFEIT,
+                    amount=stake,
+                    from_user_id=initiator and initiator[0],
+                    to_user_id=partner and partner[0],
+                    note=note,
+                    created_at=now,
+                )
+            )
+            payload = {
+                "pact_id": str(pact_id),
+                "day_id": str(day_id),
+                "date": day_date.isoformat(),
+                "amount": stake,
+            }
+            recipients = [m for m in (initiator, partner) if m]
+            messages += outbox_rows(MISSED_KIND, str(day_id), recipients, payload)
+        LedgerEntry.objects.bulk_create(entries, batch_size=2000)
+        OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
+        return len(rows)
 
 
 class PactDay(models.Model):
@@ -392,6 +519,8 @@ class PactDay(models.Model):
 
     created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PactDayQuerySet.as_manager()
 
     class Meta:
         db_table = "pact_days"
@@ -611,8 +740,6 @@ class PactDay(models.Model):
         # Rule 14: the tab never goes below zero. A miss already settled is paid for;
         # its waiver would leave the partner owing the initiator. (`waive` holds the
         # pact's lock while asking, the one settlements take, so the balance holds.)
-        from .stats import balance_of  # stats builds on this module
-
         balance = balance_of(self.pact)
         if balance - self.pact.stake_amount < 0:
             return DomainError(
@@ -742,13 +869,11 @@ class PactDay(models.Model):
 
     def miss(self, user: User, *, now: datetime | None = None) -> PactDay:
         """PENDING → MISSED by the initiator's own hand, before the deadline."""
-        from .sweeps import miss_days
-
         now = _now(now)
         with transaction.atomic():
             self.lock()
             self._raise(self._refusal_miss(user, now))
-            miss_days(PactDay.objects.filter(pk=self.pk), now=now, note="Marked missed")
+            PactDay.objects.filter(pk=self.pk).miss(now=now, note=OWNED_UP_NOTE)
             self.refresh_from_db()
         self._log("day_missed", user)
         return self
@@ -949,22 +1074,45 @@ def notify(user: User, kind: str, key: str, *, day: PactDay | None = None, **fac
     )
 
 
-class RateLimitCounter(models.Model):
-    """Hits per (key, window), incremented by one atomic UPSERT (no Redis here)."""
+def members_by_pact(pact_ids: Iterable[uuid.UUID], *, disputes: bool = False) -> dict:
+    """{pact_id: {"INITIATOR": (user_id, chat_id, active), "PARTNER": ...}} in one query.
 
-    key = models.CharField(max_length=200)
-    window_start = models.DateTimeField()
-    hits = models.PositiveIntegerField(default=0)
+    `active` is False for a deleted account, and with `disputes=True` also for someone
+    who turned dispute notifications off (the rule `notify()` applies to one row).
+    """
+    members: dict = defaultdict(dict)
+    rows = PactParticipant.objects.filter(
+        pact_id__in=pact_ids, status=PactParticipant.Status.ACCEPTED
+    ).values_list(
+        "pact_id",
+        "role",
+        "user_id",
+        "user__telegram_user_id",
+        "user__deleted_at",
+        "user__notify_disputes",
+    )
+    for pact_id, role, user_id, chat_id, deleted_at, notify_disputes in rows:
+        active = deleted_at is None and (notify_disputes or not disputes)
+        members[pact_id][role] = (user_id, chat_id, active)
+    return members
 
-    class Meta:
-        db_table = "rate_limit_counters"
-        constraints = [
-            models.UniqueConstraint(fields=["key", "window_start"], name="rate_limit_key_window"),
-        ]
-        indexes = [models.Index(fields=["window_start"], name="idx_rate_limit_window")]
 
-    def __str__(self) -> str:
-        return f"{self.key} @ {self.window_start}: {self.hits}"
+def outbox_rows(
+    kind: str, key: str, recipients: Iterable[tuple[Any, int, bool]], payload: dict[str, Any]
+) -> list[OutboxMessage]:
+    """`notify()` for many rows at once: unsaved messages for the active recipients
+    ((user_id, chat_id, active) triples), keyed as `notify` keys them."""
+    return [
+        OutboxMessage(
+            user_id=user_id,
+            chat_id=chat_id,
+            kind=kind,
+            payload=payload,
+            dedupe_key=f"{kind}:{key}:{user_id}",
+        )
+        for user_id, chat_id, active in recipients
+        if active
+    ]
 
 
 def bot_link(start_param: str) -> str:

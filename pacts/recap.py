@@ -36,10 +36,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from PIL import Image, ImageDraw, ImageFont
 
-from ledger.models import LedgerEntry
+from ledger.models import LedgerEntry, balance_column
 
 from .models import Pact, PactDay, User
-from .stats import balance_column, last_miss_date, streak_filter
+from .stats import last_miss_date, streak_filter
 from .templatetags.hp import format_money, owes_text
 
 FONTS = Path(__file__).resolve().parent / "fonts"

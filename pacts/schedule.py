@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 MIDNIGHT = time(0, 0)
-WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def is_valid_timezone(name: object) -> bool:
@@ -74,10 +73,6 @@ def local_deadline(day: date, at: time, tz: ZoneInfo) -> datetime:
     return hi.replace(microsecond=0)
 
 
-def local_today(tz: ZoneInfo, now: datetime) -> date:
-    return now.astimezone(tz).date()
-
-
 def due_dates(
     schedule_days: list[bool], start: date, end: date | None, first: date, last: date
 ) -> list[date]:
@@ -91,15 +86,3 @@ def due_dates(
             dates.append(d)
         d += timedelta(days=1)
     return dates
-
-
-def describe_schedule(schedule_days: list[bool]) -> str:
-    """'Mon-Fri', 'Every day', 'Mon, Wed, Fri', 'Weekends'."""
-    on = [i for i, flag in enumerate(schedule_days) if flag]
-    if len(on) == 7:
-        return "Every day"
-    if on == [5, 6]:
-        return "Weekends"
-    if len(on) >= 3 and on == list(range(on[0], on[-1] + 1)):
-        return f"{WEEKDAY_NAMES[on[0]]}-{WEEKDAY_NAMES[on[-1]]}"
-    return ", ".join(WEEKDAY_NAMES[i] for i in on)

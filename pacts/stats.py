@@ -1,7 +1,4 @@
-"""Balances and the streak rule, each written once for every query that needs it.
-
-A pact's balance is the sum of its ledger, read from the `pact_balances` view (spec §5);
-positive means the initiator owes the partner.
+"""The streak rule, written once for every query that needs it (balances: ledger.models).
 
 The current streak is the number of DONE days since the pact's last MISSED day: SKIPPED
 and WAIVED days neither break nor extend it, and neither does a day still PENDING or
@@ -11,32 +8,11 @@ with these expressions.
 
 from datetime import date
 
-from django.db.models import Max, OuterRef, Q, Subquery
+from django.db.models import Max, Q, Subquery
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
 
-from ledger.models import PactBalance
-
 from .models import PactDay
-
-
-def balances_of(pact_ids) -> dict:
-    """{pact_id: balance} for many pacts in one query; 0 for a pact with no entries."""
-    ids = list(pact_ids)
-    found = dict(PactBalance.objects.filter(pact_id__in=ids).values_list("pact_id", "balance"))
-    return {pk: found.get(pk, 0) for pk in ids}
-
-
-def balance_column() -> Coalesce:
-    """The balance as an annotation on a Pact queryset (no extra query)."""
-    row = PactBalance.objects.filter(pact=OuterRef("pk")).values("balance")
-    return Coalesce(Subquery(row), 0)
-
-
-def balance_of(pact) -> int:
-    """One pact's balance (a Pact or its id)."""
-    pact_id = getattr(pact, "pk", pact)
-    return balances_of([pact_id])[pact_id]
 
 
 def last_miss_date(pact) -> Coalesce:

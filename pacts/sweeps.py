@@ -1,23 +1,13 @@
-"""Set-based transitions over many rows: the rules that fire when time passes.
+"""The time-driven entry points: what happens when time passes, like healthchecks'
+`sendalerts`. The rules they apply live on the models (`PactDay.objects.due(now).miss()`,
+`Pact.materialize_days`); here is only when, in what batches and under which claim.
 
-Like healthchecks' `sendalerts`, each sweep
-
-1. selects due rows by an indexed instant column (partial indexes on the status the
-   sweep looks for), in batches,
-2. claims them with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two workers never take
-   the same row and a user's check-in holding the row lock wins cleanly,
-3. changes state, writes ledger entries and outbox rows for the whole batch in a few
-   statements inside one transaction, and commits before the next batch, so a worker
-   killed mid-sweep loses nothing: the rerun takes what is still due.
-
-Every statement also re-checks the status it expects, so running a sweep twice (or two
-at once on SQLite, where writers are serialised) changes nothing the second time, and
-the unique constraints (one FORFEIT per day, one outbox row per dedupe key) make a
-doubled write impossible rather than merely unlikely.
-
-Each sweep decides from stored instants (`deadline_at`, `dispute_resolve_until`, the
-user's zone) and takes everything due up to `now`, so it may run at any interval and a
-worker that was stopped catches up on its first run.
+Each sweep selects due rows by an indexed instant column, claims a batch with
+`FOR UPDATE SKIP LOCKED` (two workers never take the same row; a check-in holding the
+row lock wins), writes the whole batch in a few statements and commits before the next,
+so a killed worker loses nothing and a rerun (or a second worker) doubles nothing.
+It decides from stored instants and takes everything due up to `now`, so a worker that
+was stopped catches up on its first run.
 """
 
 from __future__ import annotations
@@ -25,7 +15,6 @@ from __future__ import annotations
 import logging
 import time as monotonic_time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -34,12 +23,23 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Count, F, Func, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from ledger.models import LedgerEntry
+from ledger.models import LedgerEntry, balances_of
 
 from .limits import REMINDER_MAX_MINUTES
-from .models import INVITE_TTL, OutboxMessage, Pact, PactDay, PactParticipant, User
-from .schedule import due_dates, local_deadline
-from .stats import balances_of, last_miss_date, streak_filter
+from .models import (
+    INVITE_TTL,
+    MISSED_KIND,
+    MISSED_NOTE,
+    OutboxMessage,
+    Pact,
+    PactDay,
+    PactParticipant,
+    User,
+    members_by_pact,
+    outbox_rows,
+)
+from .schedule import local_deadline
+from .stats import last_miss_date, streak_filter
 
 log = logging.getLogger(__name__)
 
@@ -52,43 +52,6 @@ SUMMARY_TIME = time(18, 0)
 SUMMARY_CATCH_UP = timedelta(hours=24)
 
 
-def _members_by_pact(pact_ids, *, disputes: bool = False) -> dict:
-    """{pact_id: {"INITIATOR": (user_id, chat_id, active), "PARTNER": ...}} in one query.
-
-    `active` is False for a deleted account, and with `disputes=True` also for someone
-    who turned dispute notifications off (the rule `notify()` applies to one row).
-    """
-    members: dict = defaultdict(dict)
-    rows = PactParticipant.objects.filter(
-        pact_id__in=pact_ids, status=PactParticipant.Status.ACCEPTED
-    ).values_list(
-        "pact_id",
-        "role",
-        "user_id",
-        "user__telegram_user_id",
-        "user__deleted_at",
-        "user__notify_disputes",
-    )
-    for pact_id, role, user_id, chat_id, deleted_at, notify_disputes in rows:
-        active = deleted_at is None and (notify_disputes or not disputes)
-        members[pact_id][role] = (user_id, chat_id, active)
-    return members
-
-
-def _outbox_rows(kind: str, key: str, recipients, payload: dict) -> list[OutboxMessage]:
-    return [
-        OutboxMessage(
-            user_id=user_id,
-            chat_id=chat_id,
-            kind=kind,
-            payload=payload,
-            dedupe_key=f"{kind}:{key}:{user_id}",
-        )
-        for user_id, chat_id, active in recipients
-        if active
-    ]
-
-
 def _out_of_time(started: float, max_seconds: float | None) -> bool:
     return max_seconds is not None and monotonic_time.monotonic() - started > max_seconds
 
@@ -96,89 +59,60 @@ def _out_of_time(started: float, max_seconds: float | None) -> bool:
 # --- deadlines ------------------------------------------------------------------------
 
 
-def miss_days(days: QuerySet[PactDay], *, now: datetime, note: str = "Missed check-in") -> int:
-    """PENDING → MISSED for `days` (already locked by the caller), each with one FORFEIT
-    entry and a "missed" message to both participants. Returns how many were missed."""
-    rows = list(
-        days.filter(status=PactDay.Status.PENDING).values_list(
-            "id", "pact_id", "date", "pact__stake_amount"
-        )
-    )
-    if not rows:
-        return 0
-    ids = [row[0] for row in rows]
-    PactDay.objects.filter(id__in=ids, status=PactDay.Status.PENDING).update(
-        status=PactDay.Status.MISSED, updated_at=now
-    )
-    members = _members_by_pact({row[1] for row in rows})
-    entries, messages = [], []
-    for day_id, pact_id, day_date, stake in rows:
-        initiator = members[pact_id].get(PactParticipant.Role.INITIATOR)
-        partner = members[pact_id].get(PactParticipant.Role.PARTNER)
-        entries.append(
-            LedgerEntry(
-                pact_id=pact_id,
-                pact_day_id=day_id,
-                type=LedgerEntry.Type.FORFEIT,
-                amount=stake,
-                from_user_id=initiator and initiator[0],
-                to_user_id=partner and partner[0],
-                note=note,
-                created_at=now,
-            )
-        )
-        payload = {
-            "pact_id": str(pact_id),
-            "day_id": str(day_id),
-            "date": day_date.isoformat(),
-            "amount": stake,
-        }
-        recipients = [m for m in (initiator, partner) if m]
-        messages += _outbox_rows("missed", str(day_id), recipients, payload)
-    LedgerEntry.objects.bulk_create(entries, batch_size=2000)
-    OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
-    return len(rows)
-
-
 def _miss_due_batch_orm(now: datetime, limit: int) -> int:
-    """One batch through the ORM (any engine): claim ids, then `miss_days`."""
+    """One batch through the ORM (any engine): claim due ids, then miss them."""
     ids = list(
-        PactDay.objects.filter(
-            status=PactDay.Status.PENDING,
-            deadline_at__lte=now,
-            pact__status=Pact.Status.ACTIVE,
-        )
+        PactDay.objects.due(now)
         .order_by("deadline_at")
         .select_for_update(skip_locked=True, of=("self",))
         .values_list("id", flat=True)[:limit]
     )
     if not ids:
         return 0
-    miss_days(PactDay.objects.filter(id__in=ids), now=now)
+    PactDay.objects.filter(id__in=ids).miss(now=now)
     return len(ids)
 
 
+_NAMES = {
+    "days": PactDay._meta.db_table,
+    "pacts": Pact._meta.db_table,
+    "participants": PactParticipant._meta.db_table,
+    "entries": LedgerEntry._meta.db_table,
+    "outbox": OutboxMessage._meta.db_table,
+    "users": User._meta.db_table,
+    "pending": PactDay.Status.PENDING,
+    "missed": PactDay.Status.MISSED,
+    "active": Pact.Status.ACTIVE,
+    "initiator": PactParticipant.Role.INITIATOR,
+    "partner": PactParticipant.Role.PARTNER,
+    "accepted": PactParticipant.Status.ACCEPTED,
+    "forfeit": LedgerEntry.Type.FORFEIT,
+    "queued": OutboxMessage.Status.PENDING,
+}
+
 # One statement per batch: claim (SKIP LOCKED), flip, and write the FORFEIT entries and
 # the "missed" messages from the rows the UPDATE returned. It writes exactly what
-# `miss_days` writes (same columns, payload and dedupe keys), without a Python object
-# per row. `claimed` counts the rows taken, so the loop knows when the due set is empty.
+# `PactDayQuerySet.due(...)` + `.miss(...)` write (same columns, payload and dedupe
+# keys; the tables and states are the models' own, from `_NAMES`), without a Python
+# object per row. `claimed` counts the rows taken, so the loop knows when the due set is
+# empty.
 # The ledger INSERT has no ON CONFLICT, like the ORM path: the day was PENDING under our
 # lock, so a FORFEIT for it would be a broken invariant that must fail loudly (and the
 # speculative insertion would cost every row a check). The outbox keeps its dedupe.
 _MISS_DUE_SQL = """
 WITH due AS (
     SELECT pd.id, p.stake_amount
-    FROM pact_days pd
-    JOIN pacts p ON p.id = pd.pact_id
-    WHERE pd.status = 'PENDING' AND pd.deadline_at <= %(now)s AND p.status = 'ACTIVE'
+    FROM {days} pd
+    JOIN {pacts} p ON p.id = pd.pact_id
+    WHERE pd.status = '{pending}' AND pd.deadline_at <= %(now)s AND p.status = '{active}'
     ORDER BY pd.deadline_at
     LIMIT %(limit)s
     FOR UPDATE OF pd SKIP LOCKED
 ),
 missed AS (
-    UPDATE pact_days d
-    SET status = 'MISSED', updated_at = %(now)s
-    WHERE d.id = ANY(ARRAY(SELECT id FROM due)) AND d.status = 'PENDING'
+    UPDATE {days} d
+    SET status = '{missed}', updated_at = %(now)s
+    WHERE d.id = ANY(ARRAY(SELECT id FROM due)) AND d.status = '{pending}'
     RETURNING d.id, d.pact_id, d.date
 ),
 facts AS (
@@ -188,50 +122,56 @@ facts AS (
     JOIN due ON due.id = m.id
     -- LIMIT 1 keeps these as index lookups per day, not a scan of every participant.
     LEFT JOIN LATERAL (
-        SELECT user_id FROM pact_participants
-        WHERE pact_id = m.pact_id AND role = 'INITIATOR' AND status = 'ACCEPTED' LIMIT 1
+        SELECT user_id FROM {participants}
+        WHERE pact_id = m.pact_id AND role = '{initiator}' AND status = '{accepted}' LIMIT 1
     ) i ON true
     LEFT JOIN LATERAL (
-        SELECT user_id FROM pact_participants
-        WHERE pact_id = m.pact_id AND role = 'PARTNER' AND status = 'ACCEPTED' LIMIT 1
+        SELECT user_id FROM {participants}
+        WHERE pact_id = m.pact_id AND role = '{partner}' AND status = '{accepted}' LIMIT 1
     ) pt ON true
 ),
 entries AS (
-    INSERT INTO ledger_entries
+    INSERT INTO {entries}
         (id, pact_id, pact_day_id, type, amount, from_user_id, to_user_id, note,
          created_by_user_id, created_at)
-    SELECT gen_random_uuid(), pact_id, day_id, 'FORFEIT', stake_amount, initiator_id,
+    SELECT gen_random_uuid(), pact_id, day_id, '{forfeit}', stake_amount, initiator_id,
            partner_id, %(note)s, NULL, %(now)s
     FROM facts
     RETURNING 1
 ),
 messages AS (
-    INSERT INTO outbox
+    INSERT INTO {outbox}
         (user_id, chat_id, kind, payload, dedupe_key, status, attempts, next_attempt_at,
          sent_at, last_error, created_at, updated_at)
-    SELECT u.id, u.telegram_user_id, 'missed',
+    SELECT u.id, u.telegram_user_id, %(kind)s,
            jsonb_build_object(
                'pact_id', f.pact_id::text,
                'day_id', f.day_id::text,
                'date', to_char(f.date, 'YYYY-MM-DD'),
                'amount', f.stake_amount
            ),
-           'missed:' || f.day_id::text || ':' || u.id::text,
-           'PENDING', 0, %(wall)s, NULL, '', %(wall)s, %(wall)s
+           %(kind)s || ':' || f.day_id::text || ':' || u.id::text,
+           '{queued}', 0, %(wall)s, NULL, '', %(wall)s, %(wall)s
     FROM facts f
     CROSS JOIN LATERAL (VALUES (f.initiator_id), (f.partner_id)) AS r(user_id)
-    JOIN users u ON u.id = r.user_id AND u.deleted_at IS NULL
+    JOIN {users} u ON u.id = r.user_id AND u.deleted_at IS NULL
     ON CONFLICT DO NOTHING
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM due), (SELECT count(*) FROM missed),
        (SELECT count(*) FROM entries), (SELECT count(*) FROM messages)
-"""
+""".format_map(_NAMES)
 
 
 def _miss_due_batch_sql(now: datetime, limit: int) -> int:
     """One batch as one PostgreSQL statement (see `_MISS_DUE_SQL`)."""
-    params = {"now": now, "limit": limit, "note": "Missed check-in", "wall": timezone.now()}
+    params = {
+        "now": now,
+        "limit": limit,
+        "note": MISSED_NOTE,
+        "kind": MISSED_KIND,
+        "wall": timezone.now(),
+    }
     with connection.cursor() as cursor:
         cursor.execute(_MISS_DUE_SQL, params)
         claimed, _missed, _entries, _messages = cursor.fetchone()
@@ -243,7 +183,6 @@ def process_deadlines(
     *,
     batch_size: int = BATCH_SIZE,
     max_seconds: float | None = None,
-    workers: int = 1,
 ) -> int:
     """Every PENDING day of an ACTIVE pact whose deadline has passed becomes MISSED,
     with one FORFEIT entry and a "missed" message to each participant.
@@ -255,28 +194,13 @@ def process_deadlines(
     3. Repeat until a batch comes back short, or `max_seconds` have passed (the task
        stops cleanly before django-q2's timeout; the next tick takes the rest).
 
-    With `workers` > 1 on PostgreSQL (outside a transaction), that many threads run the
-    loop on their own connections; SKIP LOCKED gives them disjoint batches, so a large
-    backlog uses every core of the database server.
+    Several of these may run at once (django-q2 workers, a rerun): SKIP LOCKED gives
+    them disjoint batches.
     """
     now = now or timezone.now()
-    if workers > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
-        with ThreadPoolExecutor(workers) as pool:
-            counts = list(
-                pool.map(lambda _: _deadline_worker(now, batch_size, max_seconds), range(workers))
-            )
-        total = sum(counts)
-    else:
-        total = _deadline_loop(now, batch_size, max_seconds)
+    total = _deadline_loop(now, batch_size, max_seconds)
     log.info("deadlines_processed", extra={"missed": total})
     return total
-
-
-def _deadline_worker(now: datetime, batch_size: int, max_seconds: float | None) -> int:
-    try:
-        return _deadline_loop(now, batch_size, max_seconds)
-    finally:
-        connection.close()  # this thread's own connection
 
 
 def _deadline_loop(now: datetime, batch_size: int, max_seconds: float | None) -> int:
@@ -316,7 +240,7 @@ def expire_disputes(now: datetime | None = None, *, batch_size: int = BATCH_SIZE
                     resolution_at=now,
                     updated_at=now,
                 )
-                members = _members_by_pact({row[1] for row in rows}, disputes=True)
+                members = members_by_pact({row[1] for row in rows}, disputes=True)
                 messages = []
                 for day_id, pact_id, day_date in rows:
                     payload = {
@@ -324,7 +248,7 @@ def expire_disputes(now: datetime | None = None, *, batch_size: int = BATCH_SIZE
                         "day_id": str(day_id),
                         "date": day_date.isoformat(),
                     }
-                    messages += _outbox_rows(
+                    messages += outbox_rows(
                         "dispute_expired", str(day_id), members[pact_id].values(), payload
                     )
                 OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
@@ -407,7 +331,7 @@ def send_reminders(now: datetime | None = None, *, batch_size: int = BATCH_SIZE)
                         "day_id": str(day_id),
                         "date": day_date.isoformat(),
                     }
-                    messages += _outbox_rows(
+                    messages += outbox_rows(
                         "reminder", str(day_id), [(user_id, chat_id, True)], payload
                     )
                 OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
@@ -564,7 +488,7 @@ def _summaries_for_users(members: QuerySet[PactParticipant], user_ids, week: Sum
             "week_end": week.end.isoformat(),
             "pacts": sorted(pacts, key=lambda p: (p["title"], p["pact_id"])),
         }
-        messages += _outbox_rows(
+        messages += outbox_rows(
             "weekly_summary", week.start.isoformat(), [(user_id, chats[user_id], True)], payload
         )
     OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
@@ -572,50 +496,6 @@ def _summaries_for_users(members: QuerySet[PactParticipant], user_ids, week: Sum
 
 
 # --- days and invites -----------------------------------------------------------------
-
-
-def materialize_pact_days(pact: Pact, now: datetime) -> int:
-    """Create the pact's scheduled days from where it left off through tomorrow (local).
-
-    Starts the day after `days_materialized_through` (or at activation), so a worker that
-    was down for days catches up (days already overdue are created too, and the deadline
-    sweep decides them); never creates a day whose deadline had already passed
-    when the pact became active. Creating twice creates nothing new.
-    """
-    if pact.status != Pact.Status.ACTIVE or pact.activated_at is None:
-        return 0
-    # `pact` may be stale (the job read it before someone ended it): re-read its state
-    # under the pact's row lock, which every close holds, so days are never inserted into
-    # a pact that has just ended. Callers run inside a transaction.
-    current = (
-        Pact.objects.select_for_update(no_key=True)  # the lock `Pact.lock()` takes
-        .filter(pk=pact.pk)
-        .values_list("status", "days_materialized_through")
-        .first()
-    )
-    if current is None or current[0] != Pact.Status.ACTIVE:
-        return 0
-    pact.days_materialized_through = current[1]
-    tz = pact.tz
-    horizon = now.astimezone(tz).date() + timedelta(days=1)
-    first = (
-        pact.days_materialized_through + timedelta(days=1)
-        if pact.days_materialized_through
-        else pact.activated_at.astimezone(tz).date()
-    )
-    if first > horizon:
-        return 0
-    days = []
-    for day in due_dates(pact.schedule_days, pact.start_date, pact.end_date, first, horizon):
-        deadline = pact.deadline_on(day)
-        if deadline > pact.activated_at:
-            days.append(PactDay(pact=pact, date=day, deadline_at=deadline))
-    created = PactDay.objects.bulk_create(days, ignore_conflicts=True)
-    Pact.objects.filter(pk=pact.pk, status=Pact.Status.ACTIVE).update(
-        days_materialized_through=horizon
-    )
-    pact.days_materialized_through = horizon
-    return len(created)
 
 
 def materialize_days(now: datetime | None = None, *, batch_size: int = 1000) -> int:
@@ -638,7 +518,7 @@ def materialize_days(now: datetime | None = None, *, batch_size: int = 1000) -> 
         behind = maybe_behind.filter(timezone=zone).exclude(days_materialized_through__gte=horizon)
         for pact in behind.order_by("pk").iterator(chunk_size=batch_size):
             with transaction.atomic():
-                total += materialize_pact_days(pact, now)
+                total += pact.materialize_days(now)
     log.info("days_materialized", extra={"count": total})
     return total
 
@@ -670,7 +550,7 @@ def expire_invites(now: datetime | None = None, *, batch_size: int = BATCH_SIZE)
                 )
                 messages = []
                 for pact_id, user_id, chat_id in due:
-                    messages += _outbox_rows(
+                    messages += outbox_rows(
                         "invite_expired",
                         str(pact_id),
                         [(user_id, chat_id, user_id in active)],

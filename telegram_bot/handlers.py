@@ -20,11 +20,11 @@ from collections.abc import Callable
 from telegram import CallbackQuery, Message, Update
 
 from habitpact.auth import upsert_telegram_user
+from habitpact.errors import DomainError
 from habitpact.ratelimit import RateLimited, limit_user
 from ledger.actions import settlement_confirm, settlement_for
 from ledger.models import Settlement
 from pacts.actions import day_for, invite_for, invite_status, pact_for, parse_day
-from pacts.errors import DomainError
 from pacts.models import User, bot_link
 
 from . import keyboards as kb

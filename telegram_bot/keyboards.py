@@ -91,12 +91,6 @@ def later_button(settlement_id) -> InlineKeyboardButton:
     return action_button("Not Yet ⏳", "later", settlement_id)
 
 
-def open_app_callback_button(text: str, path: str) -> InlineKeyboardButton:
-    """For chats where neither kind of app button fits, the spec's `open_app:` callback:
-    the bot answers it with a t.me link that opens the app."""
-    return action_button(text, "open_app", start_param_for(path))
-
-
 def rows(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup | None:
     kept = [list(row) for row in rows if row]
     return InlineKeyboardMarkup(kept) if kept else None

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from conftest import make_user
-from pacts.models import RateLimitCounter
+from habitpact.models import RateLimitCounter
 
 pytestmark = pytest.mark.django_db
 

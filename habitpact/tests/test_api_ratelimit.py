@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
+from habitpact.models import RateLimitCounter
 from habitpact.ratelimit import hit, prune_rate_limits
 from habitpact.testing import sign_init_data
 from habitpact.tests.api import API, assert_error, client_for
-from pacts.models import RateLimitCounter
 
 pytestmark = pytest.mark.django_db
 

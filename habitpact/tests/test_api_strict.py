@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import pytest
 
 from conftest import make_terms
+from habitpact.errors import DomainError
 from habitpact.tests.api import API, assert_error, client_for
 from ledger.models import Settlement
 from pacts.actions import pact_create
-from pacts.errors import DomainError
 from pacts.models import Pact
 from pacts.sweeps import process_deadlines
 from pacts.tests.test_api_pacts import NEW_PACT

@@ -14,8 +14,8 @@ from habitpact.auth import (
     user_from_token,
     validate_init_data,
 )
+from habitpact.errors import DomainError
 from habitpact.testing import sign_init_data
-from pacts.errors import DomainError
 from pacts.models import User
 
 pytestmark = pytest.mark.django_db

@@ -105,7 +105,7 @@ def test_the_tests_tools_are_dev_extras_not_running_dependencies():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     running = " ".join(project["dependencies"])
 
-    for tool in ("pytest", "ruff", "playwright", "schemathesis", "factory-boy", "time-machine"):
+    for tool in ("pytest", "ruff", "playwright", "schemathesis", "time-machine"):
         assert tool not in running
         assert any(dep.startswith(tool) for dep in project["optional-dependencies"]["dev"])
     assert "honcho" in running and "python-dotenv" in running

@@ -59,9 +59,10 @@ from hypothesis.stateful import (
 )
 
 from conftest import make_user
+from habitpact.errors import DomainError
 from ledger.actions import settlement_cancel, settlement_confirm, settlement_propose
 from ledger.invariants import check_ledger
-from ledger.models import LedgerEntry, Settlement
+from ledger.models import LedgerEntry, Settlement, balance_of, balances_of
 from pacts import tasks
 from pacts.actions import (
     PactTerms,
@@ -72,10 +73,8 @@ from pacts.actions import (
     pact_decline,
     pact_end,
 )
-from pacts.errors import DomainError
 from pacts.models import Pact, PactDay, User
 from pacts.privacy import user_delete
-from pacts.stats import balance_of, balances_of
 
 pytestmark = pytest.mark.django_db
 

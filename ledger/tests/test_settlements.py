@@ -2,10 +2,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from habitpact.errors import DomainError
 from ledger.actions import settlement_cancel, settlement_confirm, settlement_propose
 from ledger.models import LedgerEntry, Settlement
 from pacts.actions import balance_of, pact_end
-from pacts.errors import DomainError
 from pacts.models import OutboxMessage
 from pacts.sweeps import materialize_days, process_deadlines
 

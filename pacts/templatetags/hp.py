@@ -139,7 +139,6 @@ def status_label(status: str) -> str:
     }.get(status, status.title())
 
 
-WEEKDAY_LETTERS = "MTWTFSS"
 WEEKDAY_SHORT = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 

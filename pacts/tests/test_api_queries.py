@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from conftest import make_active_pact, make_user
 from habitpact.tests.api import API, client_for
 from pacts.actions import day_for
-from pacts.sweeps import materialize_pact_days, process_deadlines
+from pacts.sweeps import process_deadlines
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def _pact_with_days(initiator, clock, days: int):
     pact = make_active_pact(initiator, make_user("Sam"))
     clock.shift(timedelta(days=days - 2))
     with transaction.atomic():
-        materialize_pact_days(pact, clock_now())
+        pact.materialize_days(clock_now())
     return pact
 
 
@@ -86,7 +86,7 @@ def test_day_list_and_ledger_query_counts_do_not_grow(clock, initiator):
     clock.shift(timedelta(days=28))
     with transaction.atomic():
         for pact in (small, big):
-            materialize_pact_days(pact, clock_now())
+            pact.materialize_days(clock_now())
     process_deadlines()
     assert (small.ledger_entries.count(), big.ledger_entries.count()) == (3, 28)
     counts = {}

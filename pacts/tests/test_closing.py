@@ -16,7 +16,7 @@ from ledger.models import LedgerEntry
 from pacts.actions import balance_of, complete_finished_pacts, pact_end
 from pacts.models import OutboxMessage, Pact, PactDay
 from pacts.privacy import user_delete
-from pacts.sweeps import expire_disputes, materialize_pact_days, process_deadlines
+from pacts.sweeps import expire_disputes, process_deadlines
 
 pytestmark = pytest.mark.django_db
 
@@ -118,7 +118,7 @@ def test_materializing_a_stale_active_pact_after_it_ended_inserts_nothing(clock,
     pact_end(pact, partner)
     clock.shift(timedelta(days=3))
     assert stale.status == Pact.Status.ACTIVE
-    assert materialize_pact_days(stale, clock_now()) == 0
+    assert stale.materialize_days(clock_now()) == 0
     assert statuses(pact) == {}
 
 

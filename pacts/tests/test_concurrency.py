@@ -6,10 +6,10 @@ import pytest
 import time_machine
 
 from conftest import make_active_pact, make_user, run_together
+from habitpact.errors import DomainError
 from ledger.actions import settlement_confirm, settlement_propose
 from ledger.models import LedgerEntry, Settlement
 from pacts.actions import day_for
-from pacts.errors import DomainError
 from pacts.models import OutboxMessage, PactDay
 from pacts.sweeps import process_deadlines
 

@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from conftest import make_active_pact
+from habitpact.errors import DomainError
 from ledger.models import LedgerEntry
 from pacts.actions import balance_of, day_for
-from pacts.errors import DomainError
 from pacts.models import OutboxMessage, PactDay
 from pacts.sweeps import expire_disputes, process_deadlines
 

@@ -14,6 +14,7 @@ import pytest
 import time_machine
 
 from conftest import MONDAY, make_active_pact, make_terms, make_user, run_together
+from habitpact.errors import DomainError
 from habitpact.tests.api import API, assert_error, client_for
 from pacts.actions import (
     can_cancel,
@@ -23,7 +24,6 @@ from pacts.actions import (
     pact_create,
     pact_decline,
 )
-from pacts.errors import DomainError
 from pacts.models import OutboxMessage, Pact
 from pacts.tests.test_views import MiniApp, text
 from telegram_bot.messages import render

@@ -159,6 +159,12 @@ def test_the_history_screen_offers_this_and_last_weeks_recap(clock, pact, initia
     )
     body = response.content.decode()
     assert response.status_code == 200
-    assert f'data-recap="/pacts/{pact.pk}" data-week="2025-W04"' in body
-    assert f'data-recap="/pacts/{pact.pk}" data-week="2025-W03"' in body
+    assert (
+        f'data-recap="/pacts/{pact.pk}/recap.png" '
+        f'data-recap-link="/pacts/{pact.pk}/recap-link" data-week="2025-W04"'
+    ) in body
+    assert (
+        f'data-recap="/pacts/{pact.pk}/recap.png" '
+        f'data-recap-link="/pacts/{pact.pk}/recap-link" data-week="2025-W03"'
+    ) in body
     assert "Share this week" in body and "Last week" in body

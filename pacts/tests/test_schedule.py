@@ -1,7 +1,7 @@
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
-from pacts.schedule import describe_schedule, due_dates, local_deadline
+from pacts.schedule import due_dates, local_deadline
 
 LONDON = ZoneInfo("Europe/London")
 LA = ZoneInfo("America/Los_Angeles")
@@ -49,13 +49,6 @@ def test_due_dates_follow_the_schedule_and_the_pact_dates():
         weekdays, date(2025, 1, 22), date(2025, 1, 28), date(2025, 1, 20), date(2025, 1, 31)
     )
     assert got == [date(2025, 1, d) for d in (22, 23, 24, 27, 28)]
-
-
-def test_describe_schedule_reads_like_a_person_would_say_it():
-    assert describe_schedule([True] * 7) == "Every day"
-    assert describe_schedule([True] * 5 + [False] * 2) == "Mon-Fri"
-    assert describe_schedule([False] * 5 + [True] * 2) == "Weekends"
-    assert describe_schedule([True, False, True, False, True, False, False]) == "Mon, Wed, Fri"
 
 
 # --- rule 12: a 00:00 deadline is midnight at the END of its date (24:00) ---------------

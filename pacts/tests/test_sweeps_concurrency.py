@@ -80,10 +80,3 @@ def test_two_summary_sweeps_at_once_send_one_summary_per_user(pacts):
     summaries = OutboxMessage.objects.filter(kind="weekly_summary")
     assert summaries.count() == 2
     assert all(len(m.payload["pacts"]) == 40 for m in summaries)
-
-
-def test_a_sweep_with_three_worker_threads_misses_each_day_exactly_once(pacts):
-    with time_machine.travel(datetime(2025, 1, 20, 21, 5, tzinfo=UTC), tick=False):
-        assert process_deadlines(batch_size=4, workers=3) == 40
-    assert LedgerEntry.objects.filter(type="FORFEIT").count() == 40
-    assert OutboxMessage.objects.filter(kind="missed").count() == 80

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
+from habitpact.errors import DomainError
 from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
 from pacts.actions import user_update_settings
-from pacts.errors import DomainError
 from pacts.limits import REMINDER_MAX_MINUTES, REMINDER_MIN_MINUTES
 from pacts.privacy import user_delete, user_export
 from pacts.views.common import offered_zone, zone_choices

@@ -9,10 +9,10 @@ from urllib.parse import quote
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from habitpact.errors import DomainError
 from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
 from pacts.actions import invite_link, pact_create, user_update_settings
-from pacts.errors import DomainError
 from pacts.forms import CURRENCIES, EMOJIS, STEP_FIELDS, TITLE_MAX, WINDOWS, Draft
 from pacts.models import User
 from pacts.templatetags.hp import WEEKDAY_SHORT

@@ -10,11 +10,11 @@ from datetime import datetime
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from habitpact.errors import DomainError
 from habitpact.forms import form_key, form_text
 from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
 from pacts.actions import balance_of, day_for, pact_for, parse_day
-from pacts.errors import DomainError
 from pacts.models import Pact, PactDay, User
 from pacts.views.detail import detail_context
 from pacts.views.home import card_for

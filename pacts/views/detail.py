@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from habitpact.errors import DomainError
 from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
 from ledger.models import Settlement
@@ -21,7 +22,6 @@ from pacts.actions import (
     pact_stats,
     today_for,
 )
-from pacts.errors import DomainError
 from pacts.models import Pact, User
 from pacts.templatetags.hp import WEEKDAY_SHORT, owes_text
 from pacts.views.common import declined_by, journey_text, other_member

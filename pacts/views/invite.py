@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_htmx.http import push_url, reswap, retarget
 
+from habitpact.errors import DomainError
 from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
 from pacts.actions import (
@@ -17,7 +18,6 @@ from pacts.actions import (
     pact_accept,
     pact_decline,
 )
-from pacts.errors import DomainError
 from pacts.views.detail import detail_context
 
 

@@ -31,9 +31,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from habitpact.api import envelope
 from habitpact.auth import user_from_authorization
+from habitpact.errors import DomainError
 from pacts import recap
 from pacts.actions import pact_for
-from pacts.errors import DomainError
 from pacts.models import User
 
 SHARE_LINK_MAX_AGE = timedelta(minutes=10)

@@ -8,11 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django_htmx.http import reswap, retarget
 
+from habitpact.errors import DomainError
 from habitpact.forms import form_text
 from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
 from pacts.actions import pact_end, pact_for, pact_stats
-from pacts.errors import DomainError
 from pacts.models import Pact
 from pacts.views.common import journey_text, other_member
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from ledger.actions import settlement_confirm, settlement_propose
 from pacts.actions import PactTerms, pact_accept, pact_create
 from pacts.models import OutboxMessage, PactDay, User
-from pacts.sweeps import expire_disputes, materialize_pact_days, process_deadlines
+from pacts.sweeps import expire_disputes, process_deadlines
 
 DEMO_USERS = [
     (1001, "Alex", "alexcode", "Europe/London"),
@@ -80,7 +80,7 @@ class Command(BaseCommand):
         moment = start
         while moment < now - timedelta(days=1):
             moment += timedelta(days=1)
-            materialize_pact_days(pact, moment)
+            pact.materialize_days(moment)
             day = PactDay.objects.filter(pact=pact, date=moment.astimezone(pact.tz).date()).first()
             if day is not None and day.status == PactDay.Status.PENDING:
                 before = day.deadline_at - timedelta(hours=rng.randint(1, 8))
@@ -95,4 +95,4 @@ class Command(BaseCommand):
                     day.skip(partner, now=before)
             process_deadlines(now=moment + timedelta(hours=23))
             expire_disputes(now=moment + timedelta(hours=23))
-        materialize_pact_days(pact, now)
+        pact.materialize_days(now)

@@ -1,4 +1,5 @@
-"""Regressions found by the reliability drills (drills/, docs/RELIABILITY.md)."""
+"""The API under a database outage (503, retry) and oversized or over-deep bodies (refused,
+not a 500): regressions found by the reliability drills (drills/, docs/RELIABILITY.md)."""
 
 from unittest import mock
 

@@ -1,4 +1,4 @@
-"""Regressions found by the reliability drills (drills/, docs/RELIABILITY.md)."""
+"""A malformed invite link in the Mini App is "not found", never a 500 (drills/hostile.py)."""
 
 import pytest
 from django.test import Client
