@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_q",
+    "outbox",
     "pacts",
     "ledger",
     "telegram_bot",

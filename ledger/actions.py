@@ -17,9 +17,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from outbox.models import notify
 from pacts.actions import balance_of
 from pacts.errors import DomainError
-from pacts.models import Pact, PactParticipant, User, notify
+from pacts.models import Pact, PactParticipant, User
 
 from .models import LedgerEntry, Settlement
 

@@ -19,6 +19,8 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from outbox.models import notify
+
 from .errors import DomainError
 from .limits import (
     DISPUTE_WINDOW_MAX_HOURS,
@@ -29,15 +31,7 @@ from .limits import (
     STAKE_MIN,
     TITLE_MAX_LENGTH,
 )
-from .models import (
-    Pact,
-    PactDay,
-    PactParticipant,
-    User,
-    bot_link,
-    new_invite_code,
-    notify,
-)
+from .models import Pact, PactDay, PactParticipant, User, bot_link, new_invite_code
 from .schedule import is_valid_timezone
 from .stats import balance_of as balance_of  # re-exported: the reads every screen shares
 from .stats import balances_of as balances_of

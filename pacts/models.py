@@ -1,4 +1,4 @@
-"""The pact domain: users, pacts, their participants and days, and the outbox.
+"""The pact domain: users, pacts, their participants and days.
 
 A transition of one object is a method on its model. Each one
 
@@ -29,6 +29,7 @@ from django.utils import timezone as dj_timezone
 from django.utils.functional import cached_property
 
 from ledger.models import LedgerEntry
+from outbox.models import notify
 
 from .errors import DomainError
 from .limits import (
@@ -866,87 +867,6 @@ RESOLUTION_RESULT = {
     "REJECT": PactDay.Resolution.REJECTED,
     "WITHDRAW": PactDay.Resolution.WITHDRAWN,
 }
-
-
-class OutboxMessage(models.Model):
-    """A notification to send, written in the same transaction as the change it reports.
-
-    `kind` names a message of spec §8 and `payload` carries the facts at the time of the
-    change (ids, dates, amounts, the balance); `telegram_bot` renders and delivers it.
-    `dedupe_key` is unique, so a transition or sweep that runs twice writes one row.
-    """
-
-    class Status(models.TextChoices):
-        PENDING = "PENDING"
-        SENT = "SENT"
-        UNDELIVERABLE = "UNDELIVERABLE"
-        FAILED = "FAILED"
-
-    id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="outbox")
-    chat_id = models.BigIntegerField()
-    kind = models.CharField(max_length=40)
-    payload = models.JSONField(default=dict)
-    dedupe_key = models.CharField(max_length=200, unique=True)
-    status = models.CharField(max_length=20, choices=Status, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=dj_timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        db_table = "outbox"
-        indexes = [
-            models.Index(
-                fields=["next_attempt_at"], name="idx_outbox_due", condition=Q(status="PENDING")
-            ),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=["PENDING", "SENT", "UNDELIVERABLE", "FAILED"]),
-                name="outbox_status_valid",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} → {self.chat_id} ({self.status})"
-
-
-def day_payload(day: PactDay) -> dict[str, Any]:
-    return {"pact_id": str(day.pact_id), "day_id": str(day.pk), "date": day.date.isoformat()}
-
-
-def notify(user: User, kind: str, key: str, *, day: PactDay | None = None, **facts: Any) -> None:
-    """Record a message for `user` in the outbox (call inside the change's transaction).
-
-    Idempotent per (kind, key, user): the unique dedupe key swallows a second write.
-    """
-    if user.deleted_at is not None:
-        return
-    if kind.startswith("dispute") and not user.notify_disputes:
-        return
-    payload: dict[str, Any] = day_payload(day) if day is not None else {}
-    for name, value in facts.items():
-        if isinstance(value, models.Model):
-            payload[f"{name}_id"] = str(value.pk)
-        elif isinstance(value, (date, datetime)):
-            payload[name] = value.isoformat()
-        else:
-            payload[name] = value
-    OutboxMessage.objects.bulk_create(
-        [
-            OutboxMessage(
-                user=user,
-                chat_id=user.telegram_user_id,
-                kind=kind,
-                payload=payload,
-                dedupe_key=f"{kind}:{key}:{user.pk}",
-            )
-        ],
-        ignore_conflicts=True,
-    )
 
 
 class RateLimitCounter(models.Model):

@@ -31,13 +31,21 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, F, Func, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Func, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from ledger.models import LedgerEntry
+from outbox.models import (
+    Kind,
+    OutboxMessage,
+    dedupe_key_sql,
+    outbox_rows,
+    receives_q,
+    receives_sql,
+)
 
 from .limits import REMINDER_MAX_MINUTES
-from .models import INVITE_TTL, OutboxMessage, Pact, PactDay, PactParticipant, User
+from .models import INVITE_TTL, Pact, PactDay, PactParticipant, User
 from .schedule import due_dates, local_deadline
 from .stats import balances_of, last_miss_date, streak_filter
 
@@ -52,41 +60,20 @@ SUMMARY_TIME = time(18, 0)
 SUMMARY_CATCH_UP = timedelta(hours=24)
 
 
-def _members_by_pact(pact_ids, *, disputes: bool = False) -> dict:
+def _members_by_pact(pact_ids, kind: str) -> dict:
     """{pact_id: {"INITIATOR": (user_id, chat_id, active), "PARTNER": ...}} in one query.
 
-    `active` is False for a deleted account, and with `disputes=True` also for someone
-    who turned dispute notifications off (the rule `notify()` applies to one row).
+    `active`: whether the member receives `kind` (the outbox's one rule, `receives_q`).
     """
     members: dict = defaultdict(dict)
-    rows = PactParticipant.objects.filter(
-        pact_id__in=pact_ids, status=PactParticipant.Status.ACCEPTED
-    ).values_list(
-        "pact_id",
-        "role",
-        "user_id",
-        "user__telegram_user_id",
-        "user__deleted_at",
-        "user__notify_disputes",
+    rows = (
+        PactParticipant.objects.filter(pact_id__in=pact_ids, status=PactParticipant.Status.ACCEPTED)
+        .annotate(active=ExpressionWrapper(receives_q(kind, "user__"), BooleanField()))
+        .values_list("pact_id", "role", "user_id", "user__telegram_user_id", "active")
     )
-    for pact_id, role, user_id, chat_id, deleted_at, notify_disputes in rows:
-        active = deleted_at is None and (notify_disputes or not disputes)
+    for pact_id, role, user_id, chat_id, active in rows:
         members[pact_id][role] = (user_id, chat_id, active)
     return members
-
-
-def _outbox_rows(kind: str, key: str, recipients, payload: dict) -> list[OutboxMessage]:
-    return [
-        OutboxMessage(
-            user_id=user_id,
-            chat_id=chat_id,
-            kind=kind,
-            payload=payload,
-            dedupe_key=f"{kind}:{key}:{user_id}",
-        )
-        for user_id, chat_id, active in recipients
-        if active
-    ]
 
 
 def _out_of_time(started: float, max_seconds: float | None) -> bool:
@@ -110,7 +97,7 @@ def miss_days(days: QuerySet[PactDay], *, now: datetime, note: str = "Missed che
     PactDay.objects.filter(id__in=ids, status=PactDay.Status.PENDING).update(
         status=PactDay.Status.MISSED, updated_at=now
     )
-    members = _members_by_pact({row[1] for row in rows})
+    members = _members_by_pact({row[1] for row in rows}, Kind.MISSED)
     entries, messages = [], []
     for day_id, pact_id, day_date, stake in rows:
         initiator = members[pact_id].get(PactParticipant.Role.INITIATOR)
@@ -134,7 +121,7 @@ def miss_days(days: QuerySet[PactDay], *, now: datetime, note: str = "Missed che
             "amount": stake,
         }
         recipients = [m for m in (initiator, partner) if m]
-        messages += _outbox_rows("missed", str(day_id), recipients, payload)
+        messages += outbox_rows(Kind.MISSED, str(day_id), recipients, payload)
     LedgerEntry.objects.bulk_create(entries, batch_size=2000)
     OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
     return len(rows)
@@ -165,7 +152,7 @@ def _miss_due_batch_orm(now: datetime, limit: int) -> int:
 # The ledger INSERT has no ON CONFLICT, like the ORM path: the day was PENDING under our
 # lock, so a FORFEIT for it would be a broken invariant that must fail loudly (and the
 # speculative insertion would cost every row a check). The outbox keeps its dedupe.
-_MISS_DUE_SQL = """
+_MISS_DUE_SQL = f"""
 WITH due AS (
     SELECT pd.id, p.stake_amount
     FROM pact_days pd
@@ -209,18 +196,18 @@ messages AS (
     INSERT INTO outbox
         (user_id, chat_id, kind, payload, dedupe_key, status, attempts, next_attempt_at,
          sent_at, last_error, created_at, updated_at)
-    SELECT u.id, u.telegram_user_id, 'missed',
+    SELECT u.id, u.telegram_user_id, '{Kind.MISSED}',
            jsonb_build_object(
                'pact_id', f.pact_id::text,
                'day_id', f.day_id::text,
                'date', to_char(f.date, 'YYYY-MM-DD'),
                'amount', f.stake_amount
            ),
-           'missed:' || f.day_id::text || ':' || u.id::text,
-           'PENDING', 0, %(wall)s, NULL, '', %(wall)s, %(wall)s
+           {dedupe_key_sql(Kind.MISSED, "f.day_id::text", "u.id::text")},
+           '{OutboxMessage.Status.PENDING}', 0, %(wall)s, NULL, '', %(wall)s, %(wall)s
     FROM facts f
     CROSS JOIN LATERAL (VALUES (f.initiator_id), (f.partner_id)) AS r(user_id)
-    JOIN users u ON u.id = r.user_id AND u.deleted_at IS NULL
+    JOIN users u ON u.id = r.user_id AND {receives_sql(Kind.MISSED, "u")}
     ON CONFLICT DO NOTHING
     RETURNING 1
 )
@@ -316,7 +303,7 @@ def expire_disputes(now: datetime | None = None, *, batch_size: int = BATCH_SIZE
                     resolution_at=now,
                     updated_at=now,
                 )
-                members = _members_by_pact({row[1] for row in rows}, disputes=True)
+                members = _members_by_pact({row[1] for row in rows}, Kind.DISPUTE_EXPIRED)
                 messages = []
                 for day_id, pact_id, day_date in rows:
                     payload = {
@@ -324,8 +311,8 @@ def expire_disputes(now: datetime | None = None, *, batch_size: int = BATCH_SIZE
                         "day_id": str(day_id),
                         "date": day_date.isoformat(),
                     }
-                    messages += _outbox_rows(
-                        "dispute_expired", str(day_id), members[pact_id].values(), payload
+                    messages += outbox_rows(
+                        Kind.DISPUTE_EXPIRED, str(day_id), members[pact_id].values(), payload
                     )
                 OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
                 total += len(rows)
@@ -378,6 +365,8 @@ def send_reminders(now: datetime | None = None, *, batch_size: int = BATCH_SIZE)
             rows = list(
                 PactDay.objects.filter(
                     _ReminderDue(F("deadline_at"), F(f"{initiator}__reminder_minutes_before"), now),
+                    # In this same filter(): the initiator's row of the join, not any member's.
+                    receives_q(Kind.REMINDER, f"{initiator}__"),
                     status=PactDay.Status.PENDING,
                     reminded_at__isnull=True,
                     deadline_at__gt=now,
@@ -385,8 +374,6 @@ def send_reminders(now: datetime | None = None, *, batch_size: int = BATCH_SIZE)
                     pact__status=Pact.Status.ACTIVE,
                     pact__participants__role=PactParticipant.Role.INITIATOR,
                     pact__participants__status=PactParticipant.Status.ACCEPTED,
-                    **{f"{initiator}__notify_reminders": True},
-                    **{f"{initiator}__deleted_at__isnull": True},
                 )
                 .order_by("deadline_at")
                 .select_for_update(skip_locked=True, of=("self",))
@@ -407,8 +394,8 @@ def send_reminders(now: datetime | None = None, *, batch_size: int = BATCH_SIZE)
                         "day_id": str(day_id),
                         "date": day_date.isoformat(),
                     }
-                    messages += _outbox_rows(
-                        "reminder", str(day_id), [(user_id, chat_id, True)], payload
+                    messages += outbox_rows(
+                        Kind.REMINDER, str(day_id), [(user_id, chat_id, True)], payload
                     )
                 OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
                 total += len(rows)
@@ -476,9 +463,9 @@ def week_stats(pact_ids, start: date, end: date) -> dict:
 
 def _active_members() -> QuerySet[PactParticipant]:
     return PactParticipant.objects.filter(
+        receives_q(Kind.WEEKLY_SUMMARY, "user__"),
         status=PactParticipant.Status.ACCEPTED,
         pact__status=Pact.Status.ACTIVE,
-        user__deleted_at__isnull=True,
     )
 
 
@@ -564,8 +551,8 @@ def _summaries_for_users(members: QuerySet[PactParticipant], user_ids, week: Sum
             "week_end": week.end.isoformat(),
             "pacts": sorted(pacts, key=lambda p: (p["title"], p["pact_id"])),
         }
-        messages += _outbox_rows(
-            "weekly_summary", week.start.isoformat(), [(user_id, chats[user_id], True)], payload
+        messages += outbox_rows(
+            Kind.WEEKLY_SUMMARY, week.start.isoformat(), [(user_id, chats[user_id], True)], payload
         )
     OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
     return len(messages)
@@ -665,13 +652,13 @@ def expire_invites(now: datetime | None = None, *, batch_size: int = BATCH_SIZE)
                 ).update(status=Pact.Status.EXPIRED, updated_at=now)
                 active = set(
                     User.objects.filter(
-                        pk__in={row[1] for row in due}, deleted_at__isnull=True
+                        receives_q(Kind.INVITE_EXPIRED), pk__in={row[1] for row in due}
                     ).values_list("pk", flat=True)
                 )
                 messages = []
                 for pact_id, user_id, chat_id in due:
-                    messages += _outbox_rows(
-                        "invite_expired",
+                    messages += outbox_rows(
+                        Kind.INVITE_EXPIRED,
                         str(pact_id),
                         [(user_id, chat_id, user_id in active)],
                         {"pact_id": str(pact_id)},

@@ -61,8 +61,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol
 
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 from telegram.error import (
     BadRequest,
@@ -74,10 +73,11 @@ from telegram.error import (
     TelegramError,
 )
 
-from pacts.models import OutboxMessage, User
+from outbox.models import LEASE, OutboxMessage
+from pacts.models import User
 
 from .client import BotSession, bot_configured
-from .messages import PARSE_MODE, Rendered, Skip, render
+from .messages import PARSE_MODE, Preload, Rendered, Skip, render
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +86,10 @@ PER_CHAT_INTERVAL = 1.0
 GIVE_UP_AFTER = timedelta(hours=24)
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=5)
-LEASE = timedelta(minutes=5)
 BATCH_SIZE = 300  # ten seconds at full rate: enough distinct chats to fill every second
 PER_CHAT_QUEUE = 2  # one chat's messages held at once: it only gets one a second
 # Any constant works: it only has to differ from other advisory locks in this database.
 SENDER_LOCK_KEY = 0x68_70_62_6F_74  # "hpbot"
-
-Status = OutboxMessage.Status
 
 
 # --- the rate limiter -------------------------------------------------------------------
@@ -156,20 +153,31 @@ class RateLimiter:
 
     def plan(self, chat_ids: Iterable[int]) -> list[int]:
         """Positions in `chat_ids` (a queue, oldest first) that may be sent now: the first
-        message of each chat that is free, up to the overall capacity."""
+        message of each chat that is free, up to the overall capacity.
+
+        When more chats are free than there is room, chats with more messages queued go
+        first (then the oldest): a chat can take only one a second, so leaving its backlog
+        to the end of a burst would stretch the burst's last seconds (ten chats × 3 at the
+        end of a burst take three seconds, not one), while fair round-robin keeps every
+        second full."""
         room = self.capacity()
+        if room <= 0:
+            return []
         now = self.clock()
-        chosen: list[int] = []
-        seen: set[int] = set()
+        first: dict[int, int] = {}  # chat → its oldest queued position
+        queued: Counter[int] = Counter()
         for position, chat_id in enumerate(chat_ids):
-            if len(chosen) >= room:
-                break
-            if chat_id in seen:
-                continue  # keep each chat's messages in order
-            seen.add(chat_id)
-            if not self._inflight[chat_id] and self._chat_free_at.get(chat_id, 0.0) <= now:
-                chosen.append(position)
-        return chosen
+            queued[chat_id] += 1
+            first.setdefault(chat_id, position)
+        free = [
+            (chat_id, position)
+            for chat_id, position in first.items()
+            if not self._inflight[chat_id] and self._chat_free_at.get(chat_id, 0.0) <= now
+        ]
+        if len(free) > room:
+            free.sort(key=lambda pair: (-queued[pair[0]], pair[1]))
+            free = free[:room]
+        return sorted(position for _, position in free)
 
     def start(self, chat_id: int) -> None:
         """A message to `chat_id` is on its way: it counts against both limits until
@@ -343,36 +351,6 @@ def make_transport() -> Transport:
 # --- the outbox rows --------------------------------------------------------------------
 
 
-def claim(
-    *, limit: int, now: datetime, lease: timedelta = LEASE, skip_chats: Iterable[int] = ()
-) -> list[OutboxMessage]:
-    """Take up to `limit` due rows for this sender by pushing their due time past the
-    lease. Concurrent claimers get disjoint rows (SKIP LOCKED; SQLite serialises).
-    `skip_chats`: chats that already have enough queued, so one busy chat (1/s) cannot
-    fill the queue and hold up everyone else."""
-    with transaction.atomic():
-        due = OutboxMessage.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
-        skip_chats = list(skip_chats)
-        if skip_chats:
-            due = due.exclude(chat_id__in=skip_chats)
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True, of=("self",))
-        rows = list(due.order_by("next_attempt_at", "id")[:limit])
-        if rows:
-            OutboxMessage.objects.filter(
-                id__in=[row.id for row in rows], status=Status.PENDING, next_attempt_at__lte=now
-            ).update(next_attempt_at=now + lease, updated_at=now)
-    return rows
-
-
-def _update(ids: list[int], **changes) -> int:
-    if not ids:
-        return 0
-    return OutboxMessage.objects.filter(id__in=ids, status=Status.PENDING).update(
-        updated_at=timezone.now(), **changes
-    )
-
-
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, 4 min, then every 5 min: after an outage, messages go out
     within minutes of the API's return."""
@@ -400,36 +378,28 @@ def _mark(row: OutboxMessage, outcome: Outcome, report: DrainReport) -> None:
     now = timezone.now()
     extra = {"outbox_id": row.id, "kind": row.kind, "chat_id": row.chat_id}
     error = outcome.error
+    rows = OutboxMessage.objects.filter(pk=row.pk)
     if outcome.result is Result.RETRY_AFTER:
         report.rate_limited += 1
-        _update(
-            [row.id],
-            next_attempt_at=now + timedelta(seconds=outcome.retry_after),
-            last_error=outcome.error,
-        )
+        rows.retry(at=now + timedelta(seconds=outcome.retry_after), error=error, count=False)
         log.warning("outbox_rate_limited", extra={**extra, "retry_after": outcome.retry_after})
     elif outcome.result is Result.RETRY and now - row.created_at < GIVE_UP_AFTER:
         report.retried += 1
-        _update(
-            [row.id],
-            attempts=F("attempts") + 1,
-            next_attempt_at=now + backoff(row.attempts + 1),
-            last_error=outcome.error,
-        )
+        rows.retry(at=now + backoff(row.attempts + 1), error=error)
         log.warning("outbox_retry", extra={**extra, "error": outcome.error})
     elif outcome.result is Result.UNDELIVERABLE:
         report.undeliverable += 1
-        _update([row.id], status=Status.UNDELIVERABLE, attempts=F("attempts") + 1, last_error=error)
+        rows.mark_undeliverable(error=error)
         log.info("outbox_undeliverable", extra={**extra, "error": outcome.error})
     else:  # FAILED, or RETRY of a message too old to be worth sending
         report.failed += 1
-        _update([row.id], status=Status.FAILED, attempts=F("attempts") + 1, last_error=error)
+        rows.mark_failed(error=error)
         log.error("outbox_failed", extra={**extra, "error": outcome.error})
 
 
 def _release(rows: list[OutboxMessage], at: datetime, report: DrainReport) -> None:
     """Give claimed but unsent rows back, due at `at`."""
-    report.released += _update([row.id for row in rows], next_attempt_at=at)
+    report.released += OutboxMessage.objects.filter(pk__in=[row.pk for row in rows]).release(at=at)
 
 
 @contextmanager
@@ -586,7 +556,7 @@ class Drain:
         more may be waiting)."""
         queued = Counter(item.row.chat_id for item in queue)
         limit = self.batch_size - len(queue)
-        rows = claim(
+        rows = OutboxMessage.objects.claim(
             limit=limit,
             now=timezone.now(),
             lease=self.lease,
@@ -596,15 +566,17 @@ class Drain:
         send_by = self.clock() + self.lease.total_seconds() / 2
         for row in rows:
             row.user = users[row.user_id]
-        # Rendered later, one at a time while the limiter has us waiting (`_render`), so
-        # a claim never holds up sends whose slot is free.
-        return [_Item(row, None, send_by) for row in rows], len(rows) == limit
+        # What the rows are about, in a few queries for the whole claim; each is rendered
+        # later, one at a time while the limiter has us waiting (`_render`), so a claim
+        # never holds up sends whose slot is free.
+        preload = Preload(rows)
+        return [_Item(row, None, send_by, preload) for row in rows], len(rows) == limit
 
     def _render(self, item: _Item, report: DrainReport) -> bool:
         """Render one queued row; False (and the row marked FAILED) if it cannot be."""
         row = item.row
         try:
-            item.text = render(row)
+            item.text = render(row, preload=item.preload)
             return True
         except Skip as skip:
             _mark(row, Outcome(Result.FAILED, str(skip)), report)
@@ -682,13 +654,8 @@ class Drain:
         """Write the answered rows' outcomes to the table (and empty `answered`)."""
         results, answered[:] = list(answered), []
         sent = [row for row, outcome in results if outcome.result is Result.SENT]
-        _update(
-            [row.id for row in sent],
-            status=Status.SENT,
-            sent_at=timezone.now(),
-            attempts=F("attempts") + 1,
-            last_error="",
-        )
+        if sent:
+            OutboxMessage.objects.filter(pk__in=[row.pk for row in sent]).mark_sent()
         report.sent += len(sent)
         for row, outcome in results:
             if outcome.result is Result.ABORT:
@@ -702,6 +669,7 @@ class _Item:
     row: OutboxMessage
     text: Rendered | None  # None until rendered
     send_by: float  # clock() time after which it is released unsent
+    preload: Preload | None = None  # the objects of its claim, read together
 
 
 def _users(rows: list[OutboxMessage]):

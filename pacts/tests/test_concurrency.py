@@ -8,9 +8,10 @@ import time_machine
 from conftest import make_active_pact, make_user, run_together
 from ledger.actions import settlement_confirm, settlement_propose
 from ledger.models import LedgerEntry, Settlement
+from outbox.models import OutboxMessage
 from pacts.actions import day_for
 from pacts.errors import DomainError
-from pacts.models import OutboxMessage, PactDay
+from pacts.models import PactDay
 from pacts.sweeps import process_deadlines
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import make_user
-from pacts.models import OutboxMessage
+from outbox.models import OutboxMessage
 from telegram_bot.delivery import Drain, Outcome, RateLimiter, Result
 
 
@@ -143,7 +143,7 @@ def always_renders(monkeypatch):
     from telegram_bot import delivery
     from telegram_bot.messages import Rendered
 
-    monkeypatch.setattr(delivery, "render", lambda row: Rendered(f"message {row.id}"))
+    monkeypatch.setattr(delivery, "render", lambda row, **_: Rendered(f"message {row.id}"))
 
 
 def test_the_drain_spaces_one_chats_messages_a_second_apart_without_holding_up_others(
