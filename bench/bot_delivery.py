@@ -18,7 +18,8 @@ when each sendMessage arrived; from those arrival times each case prints
   (limit 1),
 
 checks every row ended SENT exactly once, and stops with an error if any limit was
-broken. The last line is `sustained_msgs_per_s <x.x>`: the minimum over all cases.
+broken. It ends with one `sustained_msgs_per_s <x.x> <engine> <case>` line per case and,
+last, `sustained_msgs_per_s <x.x>`: the minimum over all cases.
 
     .venv/bin/python bench/bot_delivery.py                      # both cases, both engines
     .venv/bin/python bench/bot_delivery.py --engines sqlite --cases 10x30
@@ -61,8 +62,9 @@ def max_in_window(moments: list[float], window: float = 1.0) -> int:
 def seed(chats: int, per_chat: int) -> None:
     from django.utils import timezone
 
+    from outbox.models import OutboxMessage, notify
     from pacts.actions import PactTerms, pact_accept, pact_create
-    from pacts.models import OutboxMessage, User, notify
+    from pacts.models import User
 
     partner = User.objects.create_user(telegram_user_id=9_000_000, display_name="Sam")
     today = timezone.now().date()
@@ -103,7 +105,7 @@ def run_case(chats: int, per_chat: int) -> dict:
     from django.conf import settings
     from django.db import connection
 
-    from pacts.models import OutboxMessage
+    from outbox.models import OutboxMessage
     from telegram_bot.delivery import deliver_outbox
     from telegram_bot.tests.fake_bot_api import DEFAULT_TOKEN
 
@@ -230,6 +232,9 @@ def main() -> None:
     print(f"after: {load()}")
     if broken:
         sys.exit("\n".join(broken))
+    # One line per case (engine and case after the figure), then the minimum over all.
+    for r in results:
+        print(f"sustained_msgs_per_s {r['sustained']:.1f} {r['engine']} {r['case']}")
     print(f"sustained_msgs_per_s {min(r['sustained'] for r in results):.1f}")
 
 

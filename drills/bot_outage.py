@@ -58,13 +58,13 @@ def stand_in(port: int):
 
 
 def outbox_counts() -> dict:
-    from pacts.models import OutboxMessage
+    from outbox.models import OutboxMessage
 
     return dict(Counter(OutboxMessage.objects.values_list("status", flat=True)))
 
 
 def wait_until_sent(limit: float) -> float | None:
-    from pacts.models import OutboxMessage
+    from outbox.models import OutboxMessage
 
     started = time.monotonic()
     while time.monotonic() - started < limit:
@@ -134,7 +134,7 @@ def main(argv=None) -> int:
                 os.killpg(sender.pid, signal.SIGKILL)
                 sender.wait(5)
         api.stop()
-    from pacts.models import OutboxMessage
+    from outbox.models import OutboxMessage
 
     final = outbox_counts()
     rows = OutboxMessage.objects.count()

@@ -81,7 +81,7 @@ def escaping(server, outcome, alex, sam, tokens):
     from zoneinfo import ZoneInfo
 
     from habitpact.testing import sign_init_data, tg_user
-    from pacts.models import OutboxMessage
+    from outbox.models import OutboxMessage
     from telegram_bot.messages import render
 
     api = f"{server.url}/api/v1"

@@ -59,7 +59,8 @@ class DatabaseCollector:
         from django_q.models import OrmQ
 
         from ledger.models import LedgerEntry
-        from pacts.models import OutboxMessage, Pact, PactDay
+        from outbox.models import OutboxMessage
+        from pacts.models import Pact, PactDay
 
         pacts = Pact.objects.aggregate(
             created=Count("id"), active=Count("id", filter=Q(status=Pact.Status.ACTIVE))

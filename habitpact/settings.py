@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_q",
     "habitpact",
+    "outbox",
     "pacts",
     "ledger",
     "telegram_bot",

@@ -18,8 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from habitpact.errors import DomainError
+from outbox.models import notify
 from pacts.actions import balance_of
-from pacts.models import Pact, PactParticipant, User, notify
+from pacts.models import Pact, PactParticipant, User
 
 from .models import LedgerEntry, Settlement
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from habitpact.errors import DomainError
 from ledger.models import balance_of as balance_of  # re-exported: the reads every screen shares
 from ledger.models import balances_of as balances_of
+from outbox.models import notify
 
 from .limits import (
     DISPUTE_WINDOW_MAX_HOURS,
@@ -32,15 +33,7 @@ from .limits import (
     STAKE_MIN,
     TITLE_MAX_LENGTH,
 )
-from .models import (
-    Pact,
-    PactDay,
-    PactParticipant,
-    User,
-    bot_link,
-    new_invite_code,
-    notify,
-)
+from .models import Pact, PactDay, PactParticipant, User, bot_link, new_invite_code
 from .schedule import is_valid_timezone
 from .stats import last_miss_date, streak_filter
 

@@ -1,22 +1,20 @@
 """Django admin for the people who run HabitPact: look things up, never rewrite history.
 
-Users, pacts (with their participants, days, ledger and settlements inline) and the
-outbox are for reading: pacts and days change only through the domain's transitions,
-and the ledger only through new entries (see `ledger/admin.py`, where staff record an
-ADJUSTMENT). Search finds people by Telegram id or username and pacts by title, invite
-code or either participant.
-"""
+Users and pacts (with their participants, days, ledger and settlements inline) are for
+reading: pacts and days change only through the domain's transitions, and the ledger
+only through new entries (see `ledger/admin.py`, where staff record an ADJUSTMENT; the
+outbox has its own page in `outbox/admin.py`). Search finds people by Telegram id or
+username and pacts by title, invite code or either participant."""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from ledger.models import LedgerEntry, Settlement, balance_of
 
-from .models import OutboxMessage, Pact, PactDay, PactParticipant, User
+from .models import Pact, PactDay, PactParticipant, User
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -177,26 +175,3 @@ class PactAdmin(ReadOnlyAdmin):
             return "—"
         url = reverse("admin:ledger_ledgerentry_add") + f"?pact={pact.pk}"
         return format_html('<a href="{}">Add a ledger adjustment…</a>', url)
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "kind", "chat_id", "user", "status", "attempts", "sent_at"]
-    list_filter = ["status", "kind"]
-    search_fields = ["=chat_id", "kind", "dedupe_key", "user__username"]
-    ordering = ["-created_at"]
-    list_select_related = ["user"]
-    actions = ["send_again"]
-
-    def has_send_again_permission(self, request) -> bool:
-        return request.user.has_perm("pacts.change_outboxmessage")
-
-    @admin.action(description="Send failed messages again", permissions=["send_again"])
-    def send_again(self, request, queryset):
-        """FAILED → PENDING, due now: for after a Telegram outage. Messages the user
-        can't receive (UNDELIVERABLE: they blocked the bot) and sent ones stay as they
-        are."""
-        count = queryset.filter(status=OutboxMessage.Status.FAILED).update(
-            status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now(), attempts=0
-        )
-        self.message_user(request, f"{count} message(s) queued again.", messages.SUCCESS)

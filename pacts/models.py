@@ -1,4 +1,4 @@
-"""The pact domain: users, pacts, their participants and days, and the outbox.
+"""The pact domain: users, pacts, their participants and days.
 
 A transition of one object is a method on its model. Each one
 
@@ -27,12 +27,13 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import IntegrityError, models, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone as dj_timezone
 from django.utils.functional import cached_property
 
 from habitpact.errors import DomainError
 from ledger.models import LedgerEntry, balance_of
+from outbox.models import Kind, OutboxMessage, notify, outbox_rows, receives_q
 
 from .limits import (
     DISPUTE_WINDOW_MAX_HOURS,
@@ -53,7 +54,7 @@ INVITE_TTL = timedelta(days=7)
 # PostgreSQL statement reads the same names (pacts/sweeps.py).
 MISSED_NOTE = "Missed check-in"
 OWNED_UP_NOTE = "Marked missed"
-MISSED_KIND = "missed"
+MISSED_KIND = Kind.MISSED
 
 
 def _now(now: datetime | None) -> datetime:
@@ -436,7 +437,7 @@ class PactDayQuerySet(models.QuerySet["PactDay"]):
         PactDay.objects.filter(id__in=ids, status=PactDay.Status.PENDING).update(
             status=PactDay.Status.MISSED, updated_at=now
         )
-        members = members_by_pact({row[1] for row in rows})
+        members = members_by_pact({row[1] for row in rows}, MISSED_KIND)
         entries, messages = [], []
         for day_id, pact_id, day_date, stake in rows:
             initiator = members[pact_id].get(PactParticipant.Role.INITIATOR)
@@ -993,126 +994,20 @@ RESOLUTION_RESULT = {
 }
 
 
-class OutboxMessage(models.Model):
-    """A notification to send, written in the same transaction as the change it reports.
+def members_by_pact(pact_ids: Iterable[uuid.UUID], kind: str) -> dict:
+    """{pact_id: {"INITIATOR": (user_id, chat_id, receives), "PARTNER": ...}} in one query.
 
-    `kind` names a message of spec §8 and `payload` carries the facts at the time of the
-    change (ids, dates, amounts, the balance); `telegram_bot` renders and delivers it.
-    `dedupe_key` is unique, so a transition or sweep that runs twice writes one row.
-    """
-
-    class Status(models.TextChoices):
-        PENDING = "PENDING"
-        SENT = "SENT"
-        UNDELIVERABLE = "UNDELIVERABLE"
-        FAILED = "FAILED"
-
-    id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="outbox")
-    chat_id = models.BigIntegerField()
-    kind = models.CharField(max_length=40)
-    payload = models.JSONField(default=dict)
-    dedupe_key = models.CharField(max_length=200, unique=True)
-    status = models.CharField(max_length=20, choices=Status, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=dj_timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        db_table = "outbox"
-        indexes = [
-            models.Index(
-                fields=["next_attempt_at"], name="idx_outbox_due", condition=Q(status="PENDING")
-            ),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status__in=["PENDING", "SENT", "UNDELIVERABLE", "FAILED"]),
-                name="outbox_status_valid",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} → {self.chat_id} ({self.status})"
-
-
-def day_payload(day: PactDay) -> dict[str, Any]:
-    return {"pact_id": str(day.pact_id), "day_id": str(day.pk), "date": day.date.isoformat()}
-
-
-def notify(user: User, kind: str, key: str, *, day: PactDay | None = None, **facts: Any) -> None:
-    """Record a message for `user` in the outbox (call inside the change's transaction).
-
-    Idempotent per (kind, key, user): the unique dedupe key swallows a second write.
-    """
-    if user.deleted_at is not None:
-        return
-    if kind.startswith("dispute") and not user.notify_disputes:
-        return
-    payload: dict[str, Any] = day_payload(day) if day is not None else {}
-    for name, value in facts.items():
-        if isinstance(value, models.Model):
-            payload[f"{name}_id"] = str(value.pk)
-        elif isinstance(value, (date, datetime)):
-            payload[name] = value.isoformat()
-        else:
-            payload[name] = value
-    OutboxMessage.objects.bulk_create(
-        [
-            OutboxMessage(
-                user=user,
-                chat_id=user.telegram_user_id,
-                kind=kind,
-                payload=payload,
-                dedupe_key=f"{kind}:{key}:{user.pk}",
-            )
-        ],
-        ignore_conflicts=True,
-    )
-
-
-def members_by_pact(pact_ids: Iterable[uuid.UUID], *, disputes: bool = False) -> dict:
-    """{pact_id: {"INITIATOR": (user_id, chat_id, active), "PARTNER": ...}} in one query.
-
-    `active` is False for a deleted account, and with `disputes=True` also for someone
-    who turned dispute notifications off (the rule `notify()` applies to one row).
+    `receives`: whether the member gets `kind` (the outbox's one rule, `receives_q`).
     """
     members: dict = defaultdict(dict)
-    rows = PactParticipant.objects.filter(
-        pact_id__in=pact_ids, status=PactParticipant.Status.ACCEPTED
-    ).values_list(
-        "pact_id",
-        "role",
-        "user_id",
-        "user__telegram_user_id",
-        "user__deleted_at",
-        "user__notify_disputes",
+    rows = (
+        PactParticipant.objects.filter(pact_id__in=pact_ids, status=PactParticipant.Status.ACCEPTED)
+        .annotate(active=ExpressionWrapper(receives_q(kind, "user__"), BooleanField()))
+        .values_list("pact_id", "role", "user_id", "user__telegram_user_id", "active")
     )
-    for pact_id, role, user_id, chat_id, deleted_at, notify_disputes in rows:
-        active = deleted_at is None and (notify_disputes or not disputes)
+    for pact_id, role, user_id, chat_id, active in rows:
         members[pact_id][role] = (user_id, chat_id, active)
     return members
-
-
-def outbox_rows(
-    kind: str, key: str, recipients: Iterable[tuple[Any, int, bool]], payload: dict[str, Any]
-) -> list[OutboxMessage]:
-    """`notify()` for many rows at once: unsaved messages for the active recipients
-    ((user_id, chat_id, active) triples), keyed as `notify` keys them."""
-    return [
-        OutboxMessage(
-            user_id=user_id,
-            chat_id=chat_id,
-            kind=kind,
-            payload=payload,
-            dedupe_key=f"{kind}:{key}:{user_id}",
-        )
-        for user_id, chat_id, active in recipients
-        if active
-    ]
 
 
 def bot_link(start_param: str) -> str:

@@ -37,9 +37,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ledger.models import LedgerEntry, Settlement
+from outbox.models import OutboxMessage
 
 from .actions import pact_end
-from .models import OutboxMessage, Pact, PactDay, PactParticipant, User
+from .models import Pact, PactDay, PactParticipant, User
 
 log = logging.getLogger(__name__)
 

@@ -24,19 +24,25 @@ from django.db.models import BooleanField, Count, F, Func, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from ledger.models import LedgerEntry, balances_of
+from outbox.models import (
+    Kind,
+    OutboxMessage,
+    dedupe_key_sql,
+    outbox_rows,
+    receives_q,
+    receives_sql,
+)
 
 from .limits import REMINDER_MAX_MINUTES
 from .models import (
     INVITE_TTL,
     MISSED_KIND,
     MISSED_NOTE,
-    OutboxMessage,
     Pact,
     PactDay,
     PactParticipant,
     User,
     members_by_pact,
-    outbox_rows,
 )
 from .schedule import local_deadline
 from .stats import last_miss_date, streak_filter
@@ -88,6 +94,9 @@ _NAMES = {
     "accepted": PactParticipant.Status.ACCEPTED,
     "forfeit": LedgerEntry.Type.FORFEIT,
     "queued": OutboxMessage.Status.PENDING,
+    # The outbox's own rules, as SQL: the dedupe key and who receives a "missed" message.
+    "miss_dedupe_key": dedupe_key_sql(MISSED_KIND, "f.day_id::text", "u.id::text"),
+    "miss_receives": receives_sql(MISSED_KIND, "u"),
 }
 
 # One statement per batch: claim (SKIP LOCKED), flip, and write the FORFEIT entries and
@@ -150,11 +159,11 @@ messages AS (
                'date', to_char(f.date, 'YYYY-MM-DD'),
                'amount', f.stake_amount
            ),
-           %(kind)s || ':' || f.day_id::text || ':' || u.id::text,
+           {miss_dedupe_key},
            '{queued}', 0, %(wall)s, NULL, '', %(wall)s, %(wall)s
     FROM facts f
     CROSS JOIN LATERAL (VALUES (f.initiator_id), (f.partner_id)) AS r(user_id)
-    JOIN {users} u ON u.id = r.user_id AND u.deleted_at IS NULL
+    JOIN {users} u ON u.id = r.user_id AND {miss_receives}
     ON CONFLICT DO NOTHING
     RETURNING 1
 )
@@ -240,7 +249,7 @@ def expire_disputes(now: datetime | None = None, *, batch_size: int = BATCH_SIZE
                     resolution_at=now,
                     updated_at=now,
                 )
-                members = members_by_pact({row[1] for row in rows}, disputes=True)
+                members = members_by_pact({row[1] for row in rows}, Kind.DISPUTE_EXPIRED)
                 messages = []
                 for day_id, pact_id, day_date in rows:
                     payload = {
@@ -249,7 +258,7 @@ def expire_disputes(now: datetime | None = None, *, batch_size: int = BATCH_SIZE
                         "date": day_date.isoformat(),
                     }
                     messages += outbox_rows(
-                        "dispute_expired", str(day_id), members[pact_id].values(), payload
+                        Kind.DISPUTE_EXPIRED, str(day_id), members[pact_id].values(), payload
                     )
                 OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
                 total += len(rows)
@@ -302,6 +311,8 @@ def send_reminders(now: datetime | None = None, *, batch_size: int = BATCH_SIZE)
             rows = list(
                 PactDay.objects.filter(
                     _ReminderDue(F("deadline_at"), F(f"{initiator}__reminder_minutes_before"), now),
+                    # In this same filter(): the initiator's row of the join, not any member's.
+                    receives_q(Kind.REMINDER, f"{initiator}__"),
                     status=PactDay.Status.PENDING,
                     reminded_at__isnull=True,
                     deadline_at__gt=now,
@@ -309,8 +320,6 @@ def send_reminders(now: datetime | None = None, *, batch_size: int = BATCH_SIZE)
                     pact__status=Pact.Status.ACTIVE,
                     pact__participants__role=PactParticipant.Role.INITIATOR,
                     pact__participants__status=PactParticipant.Status.ACCEPTED,
-                    **{f"{initiator}__notify_reminders": True},
-                    **{f"{initiator}__deleted_at__isnull": True},
                 )
                 .order_by("deadline_at")
                 .select_for_update(skip_locked=True, of=("self",))
@@ -332,7 +341,7 @@ def send_reminders(now: datetime | None = None, *, batch_size: int = BATCH_SIZE)
                         "date": day_date.isoformat(),
                     }
                     messages += outbox_rows(
-                        "reminder", str(day_id), [(user_id, chat_id, True)], payload
+                        Kind.REMINDER, str(day_id), [(user_id, chat_id, True)], payload
                     )
                 OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
                 total += len(rows)
@@ -400,9 +409,9 @@ def week_stats(pact_ids, start: date, end: date) -> dict:
 
 def _active_members() -> QuerySet[PactParticipant]:
     return PactParticipant.objects.filter(
+        receives_q(Kind.WEEKLY_SUMMARY, "user__"),
         status=PactParticipant.Status.ACCEPTED,
         pact__status=Pact.Status.ACTIVE,
-        user__deleted_at__isnull=True,
     )
 
 
@@ -489,7 +498,7 @@ def _summaries_for_users(members: QuerySet[PactParticipant], user_ids, week: Sum
             "pacts": sorted(pacts, key=lambda p: (p["title"], p["pact_id"])),
         }
         messages += outbox_rows(
-            "weekly_summary", week.start.isoformat(), [(user_id, chats[user_id], True)], payload
+            Kind.WEEKLY_SUMMARY, week.start.isoformat(), [(user_id, chats[user_id], True)], payload
         )
     OutboxMessage.objects.bulk_create(messages, ignore_conflicts=True)
     return len(messages)
@@ -545,13 +554,13 @@ def expire_invites(now: datetime | None = None, *, batch_size: int = BATCH_SIZE)
                 ).update(status=Pact.Status.EXPIRED, updated_at=now)
                 active = set(
                     User.objects.filter(
-                        pk__in={row[1] for row in due}, deleted_at__isnull=True
+                        receives_q(Kind.INVITE_EXPIRED), pk__in={row[1] for row in due}
                     ).values_list("pk", flat=True)
                 )
                 messages = []
                 for pact_id, user_id, chat_id in due:
                     messages += outbox_rows(
-                        "invite_expired",
+                        Kind.INVITE_EXPIRED,
                         str(pact_id),
                         [(user_id, chat_id, user_id in active)],
                         {"pact_id": str(pact_id)},

@@ -61,8 +61,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol
 
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 from telegram import InputFile
 from telegram.error import (
@@ -75,10 +74,11 @@ from telegram.error import (
     TelegramError,
 )
 
-from pacts.models import OutboxMessage, User
+from outbox.models import LEASE, OutboxMessage
+from pacts.models import User
 
 from .client import BotSession, bot_configured
-from .messages import PARSE_MODE, Rendered, Skip, render
+from .messages import PARSE_MODE, Preload, Rendered, Skip, render
 
 log = logging.getLogger(__name__)
 
@@ -87,15 +87,21 @@ PER_CHAT_INTERVAL = 1.0
 GIVE_UP_AFTER = timedelta(hours=24)
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(minutes=5)
-LEASE = timedelta(minutes=5)
 BATCH_SIZE = 300  # ten seconds at full rate: enough distinct chats to fill every second
 PER_CHAT_QUEUE = 2  # one chat's messages held at once: it only gets one a second
 # A caption's overflow follows its photo after this long (Telegram's one a second a chat).
 FOLLOW_UP_DELAY = PER_CHAT_INTERVAL
+# How far ahead of its slot a send may be handed to the transport, which starts it at
+# the exact moment (on its event loop): the drain's own wake-ups, claims and renders are
+# then off the critical path of every slot's reuse.
+ARM_AHEAD = 0.5
+# With a real transport, sends start about 1/30 s apart (bursts of up to 3) rather than
+# 30 at once: a burst of 30 is answered slowly (each waits for the ones before it at
+# both ends), and every slot is held until its answer is back, so a slow answer is
+# throughput lost; spread out, each answer is quick.
+SPACING_BURST = 3
 # Any constant works: it only has to differ from other advisory locks in this database.
 SENDER_LOCK_KEY = 0x68_70_62_6F_74  # "hpbot"
-
-Status = OutboxMessage.Status
 
 
 # --- the rate limiter -------------------------------------------------------------------
@@ -116,10 +122,17 @@ class RateLimiter:
         per_second: int = OVERALL_PER_SECOND,
         per_chat_interval: float = PER_CHAT_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        spacing: float = 0.0,
+        burst: int = SPACING_BURST,
     ):
         self.per_second = per_second
         self.per_chat_interval = per_chat_interval
         self.clock = clock
+        # Optional smoothing: starts at least `spacing` apart on average (a token bucket
+        # of `burst`), so the 30 of a second are not all in flight at once.
+        self.spacing = spacing
+        self.burst = burst
+        self._next_start = -math.inf
         self._recent: deque[float] = deque()
         self._chat_free_at: dict[int, float] = {}
         self._paused_until = 0.0
@@ -140,45 +153,72 @@ class RateLimiter:
         self._prune(now)
         if now < self._paused_until:
             return 0
-        return max(0, self.per_second - len(self._recent) - self._inflight_total)
+        room = max(0, self.per_second - len(self._recent) - self._inflight_total)
+        if self.spacing:
+            if now < self._next_start:
+                return 0
+            tokens = 1 + (now - self._next_start) / self.spacing
+            room = min(room, self.burst if math.isinf(tokens) else min(self.burst, int(tokens)))
+        return room
 
     def wait(self, chat_id: int) -> float:
         """Seconds until a message to `chat_id` may go (0.0 = now; infinity = not before
         an answer to a message in flight comes back)."""
         now = self.clock()
         self._prune(now)
+        return max(0.0, self._ready_at(chat_id) - now)
+
+    def _ready_at(self, chat_id: int) -> float:
+        """The clock time from which a message to `chat_id` may go (see `wait`)."""
         if self._inflight[chat_id]:
             return math.inf
         ready = max(self._paused_until, self._chat_free_at.get(chat_id, 0.0))
+        if self.spacing:
+            ready = max(ready, self._next_start)
         free_slots = self.per_second - self._inflight_total
         if free_slots <= 0:
             return math.inf
         if len(self._recent) >= free_slots:
             ready = max(ready, self._recent[-free_slots] + 1.0)
-        return max(0.0, ready - now)
+        return ready
 
     def plan(self, chat_ids: Iterable[int]) -> list[int]:
         """Positions in `chat_ids` (a queue, oldest first) that may be sent now: the first
-        message of each chat that is free, up to the overall capacity."""
-        room = self.capacity()
-        now = self.clock()
-        chosen: list[int] = []
-        seen: set[int] = set()
-        for position, chat_id in enumerate(chat_ids):
-            if len(chosen) >= room:
-                break
-            if chat_id in seen:
-                continue  # keep each chat's messages in order
-            seen.add(chat_id)
-            if not self._inflight[chat_id] and self._chat_free_at.get(chat_id, 0.0) <= now:
-                chosen.append(position)
-        return chosen
+        message of each chat that is free, up to the overall capacity.
 
-    def start(self, chat_id: int) -> None:
-        """A message to `chat_id` is on its way: it counts against both limits until
-        `finish()` records it."""
+        When more chats are free than there is room, chats with more messages queued go
+        first (then the oldest): a chat can take only one a second, so leaving its backlog
+        to the end of a burst would stretch the burst's last seconds (ten chats × 3 at the
+        end of a burst take three seconds, not one), while fair round-robin keeps every
+        second full."""
+        room = self.capacity()
+        if room <= 0:
+            return []
+        now = self.clock()
+        first: dict[int, int] = {}  # chat → its oldest queued position
+        queued: Counter[int] = Counter()
+        for position, chat_id in enumerate(chat_ids):
+            queued[chat_id] += 1
+            first.setdefault(chat_id, position)
+        free = [
+            (chat_id, position)
+            for chat_id, position in first.items()
+            if not self._inflight[chat_id] and self._chat_free_at.get(chat_id, 0.0) <= now
+        ]
+        if len(free) > room:
+            free.sort(key=lambda pair: (-queued[pair[0]], pair[1]))
+            free = free[:room]
+        return sorted(position for _, position in free)
+
+    def start(self, chat_id: int, at: float | None = None) -> None:
+        """A message to `chat_id` is on its way (to start at clock time `at`, if armed
+        ahead): it counts against both limits until `finish()` records it."""
         self._inflight[chat_id] += 1
         self._inflight_total += 1
+        if self.spacing:
+            moment = self.clock() if at is None else at
+            base = max(self._next_start, moment - (self.burst - 1) * self.spacing)
+            self._next_start = base + self.spacing
 
     def finish(self, chat_id: int, at: float | None = None) -> None:
         """The answer to a `start()`ed message came back at `at` (None = now)."""
@@ -201,6 +241,31 @@ class RateLimiter:
     def pause(self, seconds: float) -> None:
         """Send nothing for `seconds` (Telegram answered 429 with retry_after)."""
         self._paused_until = max(self._paused_until, self.clock() + seconds)
+
+    def paused_until(self) -> float:
+        """Clock time before which nothing may go (a send armed ahead checks it last)."""
+        return self._paused_until
+
+    def next_ready(self, chat_ids: Iterable[int]) -> tuple[float, int | None]:
+        """(seconds until, position of) the queued message that may go first: the first
+        message of each chat, ties to the chat with more queued, then the oldest (as
+        `plan`). (inf, None) when none may go before an answer comes back."""
+        queued = Counter(chat_ids := list(chat_ids))
+        now = self.clock()
+        self._prune(now)
+        best: tuple[float, int, int] | None = None
+        seen: set[int] = set()
+        for position, chat_id in enumerate(chat_ids):
+            if chat_id in seen:
+                continue
+            seen.add(chat_id)
+            # One `now` for all: ties (the usual case) go by backlog, not by clock drift.
+            key = (max(now, self._ready_at(chat_id)), -queued[chat_id], position)
+            if best is None or key < best:
+                best = key
+        if best is None or math.isinf(best[0]):
+            return math.inf, None
+        return best[0] - now, best[2]
 
 
 # --- sending ----------------------------------------------------------------------------
@@ -310,6 +375,19 @@ class TelegramTransport:
                 self._thread.start()
         return self.session.loop
 
+    def warm(self) -> None:
+        """Initialise the bot (PTB's `initialize()`: one getMe) and so open a connection
+        before the first burst; the first sends would otherwise pay for it while holding
+        their slots. A failure here is left for the sends to report."""
+
+        async def initialize() -> None:
+            try:
+                await self.session.bot.initialize()
+            except Exception:  # noqa: BLE001 - the sends classify what is wrong
+                log.warning("bot_initialize_failed", exc_info=True)
+
+        asyncio.run_coroutine_threadsafe(initialize(), self._loop()).result()
+
     async def _send(self, chat_id: int, rendered: Rendered, clock) -> Outcome:
         if rendered.photo is not None:
             return await self._send_photo(chat_id, rendered, clock)
@@ -368,6 +446,28 @@ class TelegramTransport:
 
         return asyncio.run_coroutine_threadsafe(wave(), self._loop()).result()
 
+    def submit(
+        self,
+        chat_id: int,
+        rendered: Rendered,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        at: float | None = None,
+        paused_until: Callable[[], float] = lambda: 0.0,
+    ) -> Future:
+        """Send one message on the event loop, not before clock time `at`; a Future of
+        its [Outcome]. If a 429 paused the sender meanwhile (`paused_until`), it is not
+        sent and comes back as "not yet"."""
+
+        async def one() -> list[Outcome]:
+            while at is not None and (delay := at - clock()) > 0:
+                await asyncio.sleep(delay)
+            if (pause := paused_until() - clock()) > 0:
+                return [Outcome(Result.RETRY_AFTER, "paused by a 429", pause, clock())]
+            return [await self._send(chat_id, rendered, clock)]
+
+        return asyncio.run_coroutine_threadsafe(one(), self._loop())
+
     def close(self) -> None:
         with self._start_lock:
             thread, self._thread = self._thread, None
@@ -382,36 +482,6 @@ def make_transport() -> Transport:
 
 
 # --- the outbox rows --------------------------------------------------------------------
-
-
-def claim(
-    *, limit: int, now: datetime, lease: timedelta = LEASE, skip_chats: Iterable[int] = ()
-) -> list[OutboxMessage]:
-    """Take up to `limit` due rows for this sender by pushing their due time past the
-    lease. Concurrent claimers get disjoint rows (SKIP LOCKED; SQLite serialises).
-    `skip_chats`: chats that already have enough queued, so one busy chat (1/s) cannot
-    fill the queue and hold up everyone else."""
-    with transaction.atomic():
-        due = OutboxMessage.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
-        skip_chats = list(skip_chats)
-        if skip_chats:
-            due = due.exclude(chat_id__in=skip_chats)
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True, of=("self",))
-        rows = list(due.order_by("next_attempt_at", "id")[:limit])
-        if rows:
-            OutboxMessage.objects.filter(
-                id__in=[row.id for row in rows], status=Status.PENDING, next_attempt_at__lte=now
-            ).update(next_attempt_at=now + lease, updated_at=now)
-    return rows
-
-
-def _update(ids: list[int], **changes) -> int:
-    if not ids:
-        return 0
-    return OutboxMessage.objects.filter(id__in=ids, status=Status.PENDING).update(
-        updated_at=timezone.now(), **changes
-    )
 
 
 def backoff(attempts: int) -> timedelta:
@@ -441,36 +511,28 @@ def _mark(row: OutboxMessage, outcome: Outcome, report: DrainReport) -> None:
     now = timezone.now()
     extra = {"outbox_id": row.id, "kind": row.kind, "chat_id": row.chat_id}
     error = outcome.error
+    rows = OutboxMessage.objects.filter(pk=row.pk)
     if outcome.result is Result.RETRY_AFTER:
         report.rate_limited += 1
-        _update(
-            [row.id],
-            next_attempt_at=now + timedelta(seconds=outcome.retry_after),
-            last_error=outcome.error,
-        )
+        rows.retry(at=now + timedelta(seconds=outcome.retry_after), error=error, count=False)
         log.warning("outbox_rate_limited", extra={**extra, "retry_after": outcome.retry_after})
     elif outcome.result is Result.RETRY and now - row.created_at < GIVE_UP_AFTER:
         report.retried += 1
-        _update(
-            [row.id],
-            attempts=F("attempts") + 1,
-            next_attempt_at=now + backoff(row.attempts + 1),
-            last_error=outcome.error,
-        )
+        rows.retry(at=now + backoff(row.attempts + 1), error=error)
         log.warning("outbox_retry", extra={**extra, "error": outcome.error})
     elif outcome.result is Result.UNDELIVERABLE:
         report.undeliverable += 1
-        _update([row.id], status=Status.UNDELIVERABLE, attempts=F("attempts") + 1, last_error=error)
+        rows.mark_undeliverable(error=error)
         log.info("outbox_undeliverable", extra={**extra, "error": outcome.error})
     else:  # FAILED, or RETRY of a message too old to be worth sending
         report.failed += 1
-        _update([row.id], status=Status.FAILED, attempts=F("attempts") + 1, last_error=error)
+        rows.mark_failed(error=error)
         log.error("outbox_failed", extra={**extra, "error": outcome.error})
 
 
 def _release(rows: list[OutboxMessage], at: datetime, report: DrainReport) -> None:
     """Give claimed but unsent rows back, due at `at`."""
-    report.released += _update([row.id for row in rows], next_attempt_at=at)
+    report.released += OutboxMessage.objects.filter(pk__in=[row.pk for row in rows]).release(at=at)
 
 
 @contextmanager
@@ -503,14 +565,22 @@ class Drain:
         sleep: Callable[[float], None] = time.sleep,
         batch_size: int = BATCH_SIZE,
         lease: timedelta = LEASE,
+        arm_ahead: float | None = None,
     ):
         self.transport = transport or make_transport()
+        # Sends are armed ahead only on a transport that can start them on time itself,
+        # and (unless told) only on the real clock its event loop also keeps.
+        if arm_ahead is None:
+            arm_ahead = ARM_AHEAD if clock is time.monotonic else 0.0
+        self.arm_ahead = arm_ahead if hasattr(self.transport, "submit") else 0.0
         self.clock = clock
         self.sleep = sleep
-        self.limiter = limiter or RateLimiter(clock=clock)
+        spacing = 1.0 / OVERALL_PER_SECOND if self.arm_ahead else 0.0
+        self.limiter = limiter or RateLimiter(clock=clock, spacing=spacing)
         self.batch_size = batch_size
         self.lease = lease
         self._pool: ThreadPoolExecutor | None = None  # sends in flight, when concurrent
+        self._warm = False  # the transport's connection is open
 
     def close(self) -> None:
         if self._pool is not None:
@@ -591,7 +661,18 @@ class Drain:
                     if not self._render(unrendered, report):
                         queue.remove(unrendered)
                     continue
-                wait = min(self.limiter.wait(item.row.chat_id) for item in queue)
+                wait, first = self.limiter.next_ready(item.row.chat_id for item in queue)
+                if (
+                    first is not None
+                    and wait <= self.arm_ahead
+                    and (stop_at is None or self.clock() + wait < stop_at)
+                ):
+                    # Its slot frees within the arming horizon: hand it over now, to go
+                    # at that very moment. It holds its slot and chat from here on.
+                    item = queue.pop(first)
+                    self._submit(item, inflight, at=self.clock() + wait)
+                    continue
+                wait = max(0.0, wait - self.arm_ahead)
                 if stop_at is not None:
                     wait = min(wait, max(0.0, stop_at - self.clock()))
                 if inflight:
@@ -627,25 +708,30 @@ class Drain:
         more may be waiting)."""
         queued = Counter(item.row.chat_id for item in queue)
         limit = self.batch_size - len(queue)
-        rows = claim(
+        rows = OutboxMessage.objects.claim(
             limit=limit,
             now=timezone.now(),
             lease=self.lease,
             skip_chats=[chat for chat, count in queued.items() if count >= PER_CHAT_QUEUE],
         )
+        if rows and not self._warm and hasattr(self.transport, "warm"):
+            self.transport.warm()
+            self._warm = True
         users = {user.pk: user for user in _users(rows)}
         send_by = self.clock() + self.lease.total_seconds() / 2
         for row in rows:
             row.user = users[row.user_id]
-        # Rendered later, one at a time while the limiter has us waiting (`_render`), so
-        # a claim never holds up sends whose slot is free.
-        return [_Item(row, None, send_by) for row in rows], len(rows) == limit
+        # What the rows are about, in a few queries for the whole claim; each is rendered
+        # later, one at a time while the limiter has us waiting (`_render`), so a claim
+        # never holds up sends whose slot is free.
+        preload = Preload(rows)
+        return [_Item(row, None, send_by, preload) for row in rows], len(rows) == limit
 
     def _render(self, item: _Item, report: DrainReport) -> bool:
         """Render one queued row; False (and the row marked FAILED) if it cannot be."""
         row = item.row
         try:
-            item.text = render(row)
+            item.text = render(row, preload=item.preload)
             return True
         except Skip as skip:
             _mark(row, Outcome(Result.FAILED, str(skip)), report)
@@ -663,13 +749,27 @@ class Drain:
             return [item for item in queue if now < item.send_by]
         return queue
 
-    def _submit(self, item: _Item, inflight: dict[Future, _Item]) -> None:
-        """Start sending one message: on the thread pool for a concurrent transport,
-        here and now for the others (the log, the tests' recording transports)."""
+    def _submit(self, item: _Item, inflight: dict[Future, _Item], at: float | None = None) -> None:
+        """Start sending one message (at clock time `at`, if given): on the transport's
+        own event loop when it has one (`submit`), on the thread pool for another
+        concurrent transport, here and now for the others (the log, the tests'
+        recording transports)."""
         chat_id = item.row.chat_id
-        self.limiter.start(chat_id)
+        self.limiter.start(chat_id, at)
         args = ([(chat_id, item.text)], self.clock)
-        if getattr(self.transport, "concurrent", False):
+        if hasattr(self.transport, "submit"):
+            try:
+                future = self.transport.submit(
+                    chat_id,
+                    item.text,
+                    self.clock,
+                    at=at,
+                    paused_until=self.limiter.paused_until,
+                )
+            except Exception as exc:  # noqa: BLE001 - re-raised by drain_locked
+                future = Future()
+                future.set_exception(exc)
+        elif getattr(self.transport, "concurrent", False):
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(OVERALL_PER_SECOND, thread_name_prefix="send")
             future = self._pool.submit(self.transport.send_many, *args)
@@ -723,13 +823,8 @@ class Drain:
         """Write the answered rows' outcomes to the table (and empty `answered`)."""
         results, answered[:] = list(answered), []
         sent = [row for row, outcome in results if outcome.result is Result.SENT]
-        _update(
-            [row.id for row in sent],
-            status=Status.SENT,
-            sent_at=timezone.now(),
-            attempts=F("attempts") + 1,
-            last_error="",
-        )
+        if sent:
+            OutboxMessage.objects.filter(pk__in=[row.pk for row in sent]).mark_sent()
         report.sent += len(sent)
         for row, outcome in results:
             if outcome.result is Result.ABORT:
@@ -743,6 +838,7 @@ class _Item:
     row: OutboxMessage
     text: Rendered | None  # None until rendered
     send_by: float  # clock() time after which it is released unsent
+    preload: Preload | None = None  # the objects of its claim, read together
 
 
 def _users(rows: list[OutboxMessage]):

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -30,9 +31,10 @@ from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from ledger.models import LedgerEntry, Settlement
+from outbox.models import Kind, OutboxMessage, receives
 from pacts import recap
 from pacts.actions import balance_of, open_days, pact_stats
-from pacts.models import OutboxMessage, Pact, PactDay, PactParticipant, User
+from pacts.models import Pact, PactDay, PactParticipant, User
 from pacts.templatetags.hp import clock_text, owes_text
 
 from . import keyboards as kb
@@ -158,23 +160,58 @@ def tab_line(pact: Pact, balance: int, *, bold: bool = True) -> str:
 # --- loading what a message is about ----------------------------------------------------
 
 
-def _pact(payload: dict) -> Pact:
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+class Preload:
+    """What a batch of outbox rows is about (pacts with their people, days, the users
+    named in payloads), read in a few queries for the whole batch instead of a few per
+    row. A renderer asks its `Context`, which falls back to a query for anything the
+    batch did not cover."""
+
+    def __init__(self, messages: Iterable[OutboxMessage]):
+        payloads = [message.payload for message in messages]
+
+        def ids(key: str) -> set[uuid.UUID]:
+            return {i for p in payloads if (i := _uuid(p.get(key))) is not None}
+
+        self.pacts = Pact.objects.prefetch_related("participants__user").in_bulk(ids("pact_id"))
+        self.days = PactDay.objects.in_bulk(ids("day_id"))
+        self.users = User.objects.in_bulk(ids("by_id"))
+
+
+_EMPTY: dict = {}
+
+
+def _pact(payload: dict, preload: Preload | None = None) -> Pact:
+    pact = (preload.pacts if preload else _EMPTY).get(_uuid(payload.get("pact_id")))
+    if pact is not None:
+        return pact
     try:
         return Pact.objects.prefetch_related("participants__user").get(pk=payload["pact_id"])
     except (KeyError, ValueError, ValidationError, Pact.DoesNotExist):
         raise Skip(f"gone: pact {payload.get('pact_id')}") from None
 
 
-def _day(payload: dict, pact: Pact) -> PactDay:
-    day = PactDay.objects.filter(pk=payload.get("day_id"), pact=pact).first()
+def _day(payload: dict, pact: Pact, preload: Preload | None = None) -> PactDay:
+    day = (preload.days if preload else _EMPTY).get(_uuid(payload.get("day_id")))
+    if day is None or day.pact_id != pact.pk:
+        day = PactDay.objects.filter(pk=payload.get("day_id"), pact=pact).first()
     if day is None:
         raise Skip(f"gone: day {payload.get('day_id')}")
     day.pact = pact
     return day
 
 
-def _user(user_id: str | None) -> User | None:
-    return User.objects.filter(pk=user_id).first() if user_id else None
+def _user(user_id: str | None, preload: Preload | None = None) -> User | None:
+    if not user_id:
+        return None
+    user = (preload.users if preload else _EMPTY).get(_uuid(user_id))
+    return user if user is not None else User.objects.filter(pk=user_id).first()
 
 
 def _day_path(pact: Pact, day: date) -> str:
@@ -186,6 +223,7 @@ class Context:
     message: OutboxMessage
     recipient: User
     now: datetime
+    preload: Preload | None = None
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -195,13 +233,25 @@ class Context:
     def tz(self) -> ZoneInfo:
         return self.recipient.tz
 
+    def pact(self) -> Pact:
+        """The pact the message is about (Skip if it is gone)."""
+        return _pact(self.payload, self.preload)
+
+    def day(self, pact: Pact) -> PactDay:
+        """The pact day the message is about (Skip if it is gone)."""
+        return _day(self.payload, pact, self.preload)
+
+    def user(self, key: str = "by_id") -> User | None:
+        """The user a payload names (who acted), if they still exist."""
+        return _user(self.payload.get(key), self.preload)
+
 
 # --- one function per kind --------------------------------------------------------------
 
 
 def reminder(ctx: Context) -> Rendered:
-    pact = _pact(ctx.payload)
-    day = _day(ctx.payload, pact)
+    pact = ctx.pact()
+    day = ctx.day(pact)
     if day.status != PactDay.Status.PENDING or day.awaiting_sweep(ctx.now):
         # Past its deadline a reminder would promise a check-in that can't happen.
         raise Skip(f"obsolete: day is {day.status}, deadline {day.deadline_at.isoformat()}")
@@ -221,8 +271,8 @@ def _on_day(pact: Pact, day: PactDay, now: datetime) -> str:
 
 
 def checkin_confirmed(ctx: Context) -> Rendered:
-    pact = _pact(ctx.payload)
-    day = _day(ctx.payload, pact)
+    pact = ctx.pact()
+    day = ctx.day(pact)
     text = (
         f"✅ Logged <b>DONE</b> for {short(pact.title)} {_on_day(pact, day, ctx.now)}!\n"
         f"{name(pact.partner)} can dispute within {plural(pact.dispute_window_hours, 'hour')} "
@@ -232,8 +282,8 @@ def checkin_confirmed(ctx: Context) -> Rendered:
 
 
 def checkin_partner(ctx: Context) -> Rendered:
-    pact = _pact(ctx.payload)
-    day = _day(ctx.payload, pact)
+    pact = ctx.pact()
+    day = ctx.day(pact)
     lines = [
         f"🙌 <b>{name(pact.initiator)}</b> checked in for <b>{short(pact.title)}</b> "
         f"{_on_day(pact, day, ctx.now)}."
@@ -250,9 +300,9 @@ def checkin_partner(ctx: Context) -> Rendered:
 
 
 def day_skipped(ctx: Context) -> Rendered:
-    pact = _pact(ctx.payload)
-    day = _day(ctx.payload, pact)
-    by = _user(ctx.payload.get("by_id"))
+    pact = ctx.pact()
+    day = ctx.day(pact)
+    by = ctx.user("by_id")
     text = (
         f"⏭️ <b>{name(by)}</b> skipped <b>{short(pact.title)}</b> for {short_date(day.date)}.\n"
         "No check-in needed that day, and nothing goes on the tab."
@@ -261,8 +311,8 @@ def day_skipped(ctx: Context) -> Rendered:
 
 
 def missed(ctx: Context) -> Rendered:
-    pact = _pact(ctx.payload)
-    day = _day(ctx.payload, pact)
+    pact = ctx.pact()
+    day = ctx.day(pact)
     amount = ctx.payload.get("amount", pact.stake_amount)
     if day.miss_cause == "OWNED_UP":
         # Marked missed by hand, before the deadline: no deadline passed.
@@ -280,8 +330,8 @@ def missed(ctx: Context) -> Rendered:
 
 
 def dispute_opened_initiator(ctx: Context) -> Rendered:
-    pact = _pact(ctx.payload)
-    day = _day(ctx.payload, pact)
+    pact = ctx.pact()
+    day = ctx.day(pact)
     lines = [
         f"🤨 <b>{name(day.disputed_by_user or pact.partner)}</b> disputed your check-in for "
         f"<b>{short(pact.title)}</b> ({short_date(day.date)})."
@@ -304,8 +354,8 @@ def dispute_opened_initiator(ctx: Context) -> Rendered:
 
 
 def dispute_opened_partner(ctx: Context) -> Rendered:
-    pact = _pact(ctx.payload)
-    day = _day(ctx.payload, pact)
+    pact = ctx.pact()
+    day = ctx.day(pact)
     lines = [
         f"⚖️ You disputed {name(pact.initiator)}'s check-in for <b>{short(pact.title)}</b> "
         f"({short_date(day.date)})."
@@ -321,9 +371,9 @@ def dispute_opened_partner(ctx: Context) -> Rendered:
 
 
 def dispute_resolved(ctx: Context) -> Rendered:
-    pact = _pact(ctx.payload)
-    day = _day(ctx.payload, pact)
-    by = _user(ctx.payload.get("by_id")) or day.resolution_by_user
+    pact = ctx.pact()
+    day = ctx.day(pact)
+    by = ctx.user("by_id") or day.resolution_by_user
     # The outcome as it was (the day may be disputed again by the time this is sent).
     resolution = ctx.payload.get("resolution") or day.resolution
     lines = [f"✅ Dispute resolved for <b>{short(pact.title)}</b> ({short_date(day.date)})."]
@@ -343,8 +393,8 @@ def dispute_resolved(ctx: Context) -> Rendered:
 
 
 def dispute_expired(ctx: Context) -> Rendered:
-    pact = _pact(ctx.payload)
-    day = _day(ctx.payload, pact)
+    pact = ctx.pact()
+    day = ctx.day(pact)
     text = (
         f"⏰ Dispute window closed for <b>{short(pact.title)}</b> ({short_date(day.date)}).\n"
         "No resolution submitted — check-in stands as <b>DONE</b>."
@@ -353,9 +403,9 @@ def dispute_expired(ctx: Context) -> Rendered:
 
 
 def day_waived(ctx: Context) -> Rendered:
-    pact = _pact(ctx.payload)
-    day = _day(ctx.payload, pact)
-    by = _user(ctx.payload.get("by_id")) or pact.partner
+    pact = ctx.pact()
+    day = ctx.day(pact)
+    by = ctx.user("by_id") or pact.partner
     waiver = LedgerEntry.objects.filter(pact_day=day, type=LedgerEntry.Type.WAIVER).first()
     amount = abs(waiver.amount) if waiver else pact.stake_amount
     text = (
@@ -368,8 +418,8 @@ def day_waived(ctx: Context) -> Rendered:
 
 
 def pact_accepted(ctx: Context) -> Rendered:
-    pact = _pact(ctx.payload)
-    by = _user(ctx.payload.get("by_id")) or pact.partner
+    pact = ctx.pact()
+    by = ctx.user("by_id") or pact.partner
     text = (
         f"🤝 <b>{name(by)}</b> accepted your pact <b>{short(pact.title)}</b>!\n"
         f"It's on: {money(pact.stake_amount, pact.currency)} on the tab for every missed day. "
@@ -379,8 +429,8 @@ def pact_accepted(ctx: Context) -> Rendered:
 
 
 def pact_declined(ctx: Context) -> Rendered:
-    pact = _pact(ctx.payload)
-    by = _user(ctx.payload.get("by_id"))
+    pact = ctx.pact()
+    by = ctx.user("by_id")
     text = (
         f"🙅 <b>{name(by)}</b> declined your pact <b>{short(pact.title)}</b>.\n"
         "No hard feelings — try another habit or another friend."
@@ -400,7 +450,7 @@ def _still_open(day: PactDay, tz: ZoneInfo, now: datetime) -> str:
 def pact_ended(ctx: Context) -> Rendered:
     """Final stats, and a balance that says "final" only when it is: a day still open to
     dispute or in dispute survives the end (rule 13) and can still move the tab."""
-    pact = _pact(ctx.payload)
+    pact = ctx.pact()
     stats = pact_stats(pact, now=ctx.now)
     last_day = (pact.ended_at or ctx.now).astimezone(pact.tz).date()
     days = max(0, (last_day - pact.start_date).days + 1)
@@ -430,7 +480,7 @@ def pact_ended(ctx: Context) -> Rendered:
 
 
 def invite_expired(ctx: Context) -> Rendered:
-    pact = _pact(ctx.payload)
+    pact = ctx.pact()
     text = (
         f"⌛ Your invite for <b>{short(pact.title)}</b> expired — "
         "nobody accepted it within 7 days.\n"
@@ -441,7 +491,7 @@ def invite_expired(ctx: Context) -> Rendered:
 
 def pact_cancelled(ctx: Context) -> Rendered:
     """To the initiator who withdrew their invite (rule 15)."""
-    pact = _pact(ctx.payload)
+    pact = ctx.pact()
     text = (
         f"🗑️ You withdrew your invite for <b>{e(pact.title)}</b>.\n"
         "The link won't work any more. Ready for another go?"
@@ -451,8 +501,8 @@ def pact_cancelled(ctx: Context) -> Rendered:
 
 def invite_cancelled(ctx: Context) -> Rendered:
     """To the person the initiator named as partner, when they use HabitPact."""
-    pact = _pact(ctx.payload)
-    by = _user(ctx.payload.get("by_id")) or pact.created_by_user
+    pact = ctx.pact()
+    by = ctx.user("by_id") or pact.created_by_user
     text = (
         f"🗑️ <b>{name(by)}</b> withdrew their invite to <b>{e(pact.title)}</b>.\n"
         "Nothing to answer — the link is closed."
@@ -473,8 +523,8 @@ def settlement_proposed(ctx: Context) -> Rendered:
     settlement = _settlement(ctx.payload)
     if settlement.status != Settlement.Status.PENDING:
         raise Skip(f"obsolete: settlement is {settlement.status}")
-    pact = _pact(ctx.payload)
-    by = _user(ctx.payload.get("by_id")) or settlement.proposed_by_user
+    pact = ctx.pact()
+    by = ctx.user("by_id") or settlement.proposed_by_user
     amount = ctx.payload.get("amount", settlement.amount)
     text = (
         f"💸 <b>{name(by)}</b> wants to settle up!\n"
@@ -489,7 +539,7 @@ def settlement_proposed(ctx: Context) -> Rendered:
 
 
 def settlement_confirmed(ctx: Context) -> Rendered:
-    pact = _pact(ctx.payload)
+    pact = ctx.pact()
     amount = ctx.payload.get("amount", 0)
     balance = ctx.payload.get("balance", balance_of(pact))
     text = (
@@ -571,39 +621,44 @@ def _recap_photo(ctx: Context, pacts: list[Pact], week_start: date) -> bytes | N
         return None
 
 
-RENDERERS: dict[str, Callable[[Context], Rendered]] = {
-    "reminder": reminder,
-    "checkin_confirmed": checkin_confirmed,
-    "checkin_partner": checkin_partner,
-    "day_skipped": day_skipped,
-    "missed": missed,
-    "dispute_opened_initiator": dispute_opened_initiator,
-    "dispute_opened_partner": dispute_opened_partner,
-    "dispute_resolved": dispute_resolved,
-    "dispute_expired": dispute_expired,
-    "day_waived": day_waived,
-    "pact_accepted": pact_accepted,
-    "pact_declined": pact_declined,
-    "pact_ended": pact_ended,
-    "invite_expired": invite_expired,
-    "pact_cancelled": pact_cancelled,
-    "invite_cancelled": invite_cancelled,
-    "settlement_proposed": settlement_proposed,
-    "settlement_confirmed": settlement_confirmed,
-    "weekly_summary": weekly_summary,
+RENDERERS: dict[Kind, Callable[[Context], Rendered]] = {
+    Kind.REMINDER: reminder,
+    Kind.CHECKIN_CONFIRMED: checkin_confirmed,
+    Kind.CHECKIN_PARTNER: checkin_partner,
+    Kind.DAY_SKIPPED: day_skipped,
+    Kind.MISSED: missed,
+    Kind.DISPUTE_OPENED_INITIATOR: dispute_opened_initiator,
+    Kind.DISPUTE_OPENED_PARTNER: dispute_opened_partner,
+    Kind.DISPUTE_RESOLVED: dispute_resolved,
+    Kind.DISPUTE_EXPIRED: dispute_expired,
+    Kind.DAY_WAIVED: day_waived,
+    Kind.PACT_ACCEPTED: pact_accepted,
+    Kind.PACT_DECLINED: pact_declined,
+    Kind.PACT_ENDED: pact_ended,
+    Kind.INVITE_EXPIRED: invite_expired,
+    Kind.PACT_CANCELLED: pact_cancelled,
+    Kind.INVITE_CANCELLED: invite_cancelled,
+    Kind.SETTLEMENT_PROPOSED: settlement_proposed,
+    Kind.SETTLEMENT_CONFIRMED: settlement_confirmed,
+    Kind.WEEKLY_SUMMARY: weekly_summary,
 }
 
 
-def render(message: OutboxMessage, *, now: datetime | None = None) -> Rendered:
-    """The text and keyboard of one outbox message for its recipient. Raises Skip."""
+def render(
+    message: OutboxMessage, *, now: datetime | None = None, preload: Preload | None = None
+) -> Rendered:
+    """The text and keyboard of one outbox message for its recipient. Raises Skip.
+    `preload`: the batch's objects, read at once (`Preload(messages)`)."""
     renderer = RENDERERS.get(message.kind)
     if renderer is None:
         raise Skip(f"unknown kind: {message.kind}")
     recipient = message.user
     if recipient.deleted_at is not None:
         raise Skip("gone: the recipient deleted their account")
+    if not receives(recipient, message.kind):
+        raise Skip(f"opted out: the recipient turned {message.kind} messages off")
     try:
-        return renderer(Context(message, recipient, now or timezone.now()))
+        return renderer(Context(message, recipient, now or timezone.now(), preload))
     except (KeyError, ValueError, TypeError, ValidationError) as exc:
         raise Skip(f"bad payload: {exc!r}") from exc
 

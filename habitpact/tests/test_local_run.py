@@ -274,7 +274,7 @@ def test_honcho_runs_web_worker_and_sender_and_one_ctrl_c_stops_them_all(tmp_pat
 def test_the_demo_seeds_history_is_not_sent_again_by_the_local_sender(db):
     from django.core.management import call_command
 
-    from pacts.models import OutboxMessage
+    from outbox.models import OutboxMessage
 
     call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
 

@@ -13,8 +13,8 @@ from django.urls import path
 from prometheus_client.parser import text_string_to_metric_families
 
 from habitpact.metrics import metrics_view, render_metrics
+from outbox.models import OutboxMessage
 from pacts.actions import today_for
-from pacts.models import OutboxMessage
 from pacts.sweeps import process_deadlines
 
 TOKEN = "s3cret-metrics-token"

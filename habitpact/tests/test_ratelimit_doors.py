@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from habitpact.tests.api import API, assert_error, client_for
+from outbox.models import OutboxMessage
 from pacts.actions import day_for
-from pacts.models import OutboxMessage, PactDay
+from pacts.models import PactDay
 from pacts.tests.test_views import MiniApp
 from telegram_bot.handlers import process_update
 from telegram_bot.tests.conftest import callback_update, fake_api  # noqa: F401 - a fixture

@@ -94,7 +94,7 @@ def test_updated_at_is_kept_by_the_database_on_bulk_updates(clock, pact):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_transition_leaves_no_entry_and_no_message(clock, pact, partner):
-    from pacts.models import OutboxMessage
+    from outbox.models import OutboxMessage
 
     clock.move_to(datetime(2025, 1, 20, 21, 1, tzinfo=UTC))
     process_deadlines()

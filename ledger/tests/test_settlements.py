@@ -5,8 +5,8 @@ import pytest
 from habitpact.errors import DomainError
 from ledger.actions import settlement_cancel, settlement_confirm, settlement_propose
 from ledger.models import LedgerEntry, Settlement
+from outbox.models import OutboxMessage
 from pacts.actions import balance_of, pact_end
-from pacts.models import OutboxMessage
 from pacts.sweeps import materialize_days, process_deadlines
 
 pytestmark = pytest.mark.django_db

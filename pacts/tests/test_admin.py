@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from conftest import make_active_pact, make_user
-from pacts.models import OutboxMessage, Pact, User
+from outbox.models import OutboxMessage
+from pacts.models import Pact, User
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +23,8 @@ def other_pact(clock, stranger):
     return make_active_pact(make_user("Kim"), stranger, title="Read 20 pages")
 
 
-def search(client, model: str, term: str) -> list:
-    response = client.get(reverse(f"admin:pacts_{model}_changelist"), {"q": term})
+def search(client, model: str, term: str, *, app: str = "pacts") -> list:
+    response = client.get(reverse(f"admin:{app}_{model}_changelist"), {"q": term})
     assert response.status_code == 200
     return list(response.context["cl"].result_list)
 
@@ -109,7 +110,7 @@ def test_the_outbox_is_listed_and_searchable_by_chat_id(admin_client, pact):
     message = OutboxMessage.objects.filter(user=pact.initiator).first()
     assert message is not None
 
-    found = search(admin_client, "outboxmessage", str(message.chat_id))
+    found = search(admin_client, "outboxmessage", str(message.chat_id), app="outbox")
 
     assert message in found
     assert all(m.chat_id == message.chat_id for m in found)
@@ -130,7 +131,7 @@ def test_failed_messages_can_be_queued_again_but_not_sent_ones(admin_client, pac
     )
 
     admin_client.post(
-        reverse("admin:pacts_outboxmessage_changelist"),
+        reverse("admin:outbox_outboxmessage_changelist"),
         {"action": "send_again", "_selected_action": [str(failed.pk), str(sent.pk)]},
     )
 
@@ -141,6 +142,6 @@ def test_failed_messages_can_be_queued_again_but_not_sent_ones(admin_client, pac
 
 
 def test_the_admin_lists_render_for_every_model(admin_client, pact):
-    for name in ["pacts_user", "pacts_pact", "pacts_outboxmessage", "ledger_settlement"]:
+    for name in ["pacts_user", "pacts_pact", "outbox_outboxmessage", "ledger_settlement"]:
         assert admin_client.get(reverse(f"admin:{name}_changelist")).status_code == 200
     assert Pact.objects.count() == 1

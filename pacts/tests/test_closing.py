@@ -13,8 +13,9 @@ import pytest
 from conftest import make_active_pact
 from habitpact.tests.api import API, client_for
 from ledger.models import LedgerEntry
+from outbox.models import OutboxMessage
 from pacts.actions import balance_of, complete_finished_pacts, pact_end
-from pacts.models import OutboxMessage, Pact, PactDay
+from pacts.models import Pact, PactDay
 from pacts.privacy import user_delete
 from pacts.sweeps import expire_disputes, process_deadlines
 

@@ -9,8 +9,9 @@ from conftest import make_active_pact, make_user, run_together
 from habitpact.errors import DomainError
 from ledger.actions import settlement_confirm, settlement_propose
 from ledger.models import LedgerEntry, Settlement
+from outbox.models import OutboxMessage
 from pacts.actions import day_for
-from pacts.models import OutboxMessage, PactDay
+from pacts.models import PactDay
 from pacts.sweeps import process_deadlines
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]

@@ -7,8 +7,9 @@ import pytest
 from conftest import make_active_pact
 from habitpact.errors import DomainError
 from ledger.models import LedgerEntry
+from outbox.models import OutboxMessage
 from pacts.actions import balance_of, day_for
-from pacts.models import OutboxMessage, PactDay
+from pacts.models import PactDay
 from pacts.sweeps import expire_disputes, process_deadlines
 
 pytestmark = pytest.mark.django_db

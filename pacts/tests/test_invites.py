@@ -16,6 +16,7 @@ import time_machine
 from conftest import MONDAY, make_active_pact, make_terms, make_user, run_together
 from habitpact.errors import DomainError
 from habitpact.tests.api import API, assert_error, client_for
+from outbox.models import OutboxMessage
 from pacts.actions import (
     can_cancel,
     invite_for,
@@ -24,7 +25,7 @@ from pacts.actions import (
     pact_create,
     pact_decline,
 )
-from pacts.models import OutboxMessage, Pact
+from pacts.models import Pact
 from pacts.tests.test_views import MiniApp, text
 from telegram_bot.messages import render
 

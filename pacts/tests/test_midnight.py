@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import make_active_pact, make_terms, make_user
+from outbox.models import OutboxMessage, notify
 from pacts.actions import day_for, pact_accept, pact_create
-from pacts.models import OutboxMessage, PactDay, notify
+from pacts.models import PactDay
 from pacts.sweeps import process_deadlines
 from pacts.templatetags.hp import clock as clock_filter
 from pacts.tests.test_views import MiniApp, text

@@ -4,6 +4,7 @@ import pytest
 
 from conftest import make_active_pact, make_terms, make_user
 from habitpact.errors import DomainError
+from outbox.models import OutboxMessage
 from pacts.actions import (
     invite_status,
     pact_accept,
@@ -13,7 +14,7 @@ from pacts.actions import (
     pact_for,
     pact_stats,
 )
-from pacts.models import OutboxMessage, Pact, PactDay, PactParticipant
+from pacts.models import Pact, PactDay, PactParticipant
 from pacts.sweeps import expire_invites, materialize_days
 
 pytestmark = pytest.mark.django_db

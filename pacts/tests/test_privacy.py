@@ -12,8 +12,9 @@ from habitpact.auth import issue_token, upsert_telegram_user, user_from_token
 from habitpact.errors import DomainError
 from ledger.actions import settlement_propose
 from ledger.models import LedgerEntry, Settlement
+from outbox.models import OutboxMessage
 from pacts.actions import balance_of, pact_create, today_for
-from pacts.models import OutboxMessage, Pact, PactDay, User
+from pacts.models import Pact, PactDay, User
 from pacts.privacy import DELETED_NAME, user_delete, user_export
 from pacts.sweeps import process_deadlines
 

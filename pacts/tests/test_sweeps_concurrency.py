@@ -10,8 +10,9 @@ from django.db import connection, transaction
 
 from conftest import make_active_pact, make_user, run_together
 from ledger.models import LedgerEntry
+from outbox.models import OutboxMessage
 from pacts import sweeps
-from pacts.models import OutboxMessage, PactDay
+from pacts.models import PactDay
 from pacts.sweeps import process_deadlines, send_reminders, send_weekly_summaries
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]

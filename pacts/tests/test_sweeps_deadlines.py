@@ -8,9 +8,10 @@ from django.db import connection, transaction
 
 from conftest import make_active_pact, make_user
 from ledger.models import LedgerEntry
+from outbox.models import OutboxMessage
 from pacts import sweeps
 from pacts.actions import balance_of, day_for, pact_end
-from pacts.models import OutboxMessage, PactDay
+from pacts.models import PactDay
 from pacts.sweeps import materialize_days, process_deadlines
 
 pytestmark = pytest.mark.django_db

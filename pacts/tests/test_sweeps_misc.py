@@ -5,8 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from conftest import make_active_pact, make_terms, make_user
+from outbox.models import OutboxMessage
 from pacts.actions import day_for, pact_create, user_update_settings
-from pacts.models import OutboxMessage, Pact, PactDay
+from pacts.models import Pact, PactDay
 from pacts.sweeps import expire_disputes, expire_invites, materialize_days
 
 pytestmark = pytest.mark.django_db

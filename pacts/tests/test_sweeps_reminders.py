@@ -6,8 +6,9 @@ import pytest
 import time_machine
 
 from conftest import make_active_pact
+from outbox.models import OutboxMessage
 from pacts.actions import day_for, pact_end, user_update_settings
-from pacts.models import OutboxMessage, PactDay
+from pacts.models import PactDay
 from pacts.sweeps import materialize_days, process_deadlines, send_reminders
 
 pytestmark = pytest.mark.django_db

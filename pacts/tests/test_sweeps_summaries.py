@@ -7,8 +7,8 @@ import pytest
 import time_machine
 
 from conftest import make_active_pact, make_user
+from outbox.models import OutboxMessage
 from pacts.actions import day_for, pact_end, pact_stats
-from pacts.models import OutboxMessage
 from pacts.sweeps import (
     materialize_days,
     process_deadlines,

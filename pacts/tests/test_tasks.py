@@ -8,7 +8,8 @@ from django.conf import settings
 from django_q.models import Schedule, Task
 from django_q.tasks import async_task
 
-from pacts.models import OutboxMessage, PactDay
+from outbox.models import OutboxMessage
+from pacts.models import PactDay
 from pacts.tasks import JOBS, setup_schedules
 
 pytestmark = pytest.mark.django_db

@@ -682,7 +682,7 @@ def test_every_other_screen_renders_in_a_bounded_number_of_queries(
 def test_user_settings_asks_before_deleting_the_account_and_then_erases_it(
     clock, pact, initiator, partner
 ):
-    from pacts.models import OutboxMessage
+    from outbox.models import OutboxMessage
 
     app = MiniApp(initiator)
     page = app.get("/settings", confirm="delete")

@@ -12,8 +12,9 @@ import pytest
 from django.conf import settings
 
 from conftest import make_active_pact, make_terms
+from outbox.models import OutboxMessage
 from pacts.actions import day_for, pact_create, pact_decline, pact_end
-from pacts.models import OutboxMessage, Pact, PactDay
+from pacts.models import Pact, PactDay
 from pacts.sweeps import expire_invites, process_deadlines
 from pacts.tests.test_views import MiniApp, text
 from telegram_bot import messages

@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from pacts.models import OutboxMessage, User
+from outbox.models import OutboxMessage
+from pacts.models import User
 
 from .fake_bot_api import FakeBotApi
 

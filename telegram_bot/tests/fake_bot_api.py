@@ -180,6 +180,10 @@ class FakeBotApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as two writes: with Nagle's algorithm the body
+            # waits for the client's delayed ACK (~40 ms on Linux) on every kept-alive
+            # request. Telegram's front end (like nginx's tcp_nodelay) has no such stall.
+            disable_nagle_algorithm = True
 
             def do_POST(self):  # noqa: N802 - http.server's naming
                 api._handle(self)

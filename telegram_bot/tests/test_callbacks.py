@@ -9,8 +9,9 @@ import pytest
 
 from ledger.actions import settlement_propose
 from ledger.models import Settlement
+from outbox.models import notify
 from pacts.actions import day_for
-from pacts.models import PactDay, notify
+from pacts.models import PactDay
 from pacts.sweeps import process_deadlines
 from telegram_bot import handlers
 from telegram_bot.handlers import process_update

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from pacts.models import OutboxMessage
+from outbox.models import OutboxMessage
 from telegram_bot import delivery
 from telegram_bot.delivery import (
     BACKOFF_CAP,
@@ -21,7 +21,6 @@ from telegram_bot.delivery import (
     LogTransport,
     RateLimiter,
     TelegramTransport,
-    claim,
     deliver_outbox,
     sender_lock,
 )
@@ -154,7 +153,7 @@ def test_a_user_who_blocked_the_bot_is_undeliverable_and_never_retried(
 def test_chat_not_found_is_undeliverable_and_other_bad_requests_fail(
     fake_api, pact, initiator, partner
 ):
-    from pacts.models import notify
+    from outbox.models import notify
 
     notify(partner, "pact_accepted", "again", pact_id=str(pact.pk), by=partner)
     fake_api.fail_next("sendMessage", Fault.chat_not_found())
@@ -188,10 +187,9 @@ def test_rows_that_cannot_be_rendered_fail_with_a_reason_and_the_rest_still_go(
 
 
 class CrashAfterSend(TelegramTransport):
-    def send_many(self, items, clock=None):
-        outcomes = super().send_many(items)
+    def submit(self, *args, **kwargs):
+        super().submit(*args, **kwargs).result()  # it went out...
         raise RuntimeError("power cut after sending, before marking")
-        return outcomes
 
 
 def test_a_crash_between_send_and_mark_resends_rather_than_skips(clock, fake_api, pact, initiator):
@@ -248,7 +246,9 @@ def test_concurrent_claims_never_take_the_same_row(clock, initiator, partner):
     def worker():
         try:
             barrier.wait()
-            claimed.append([row.id for row in claim(limit=25, now=timezone.now())])
+            claimed.append(
+                [row.id for row in OutboxMessage.objects.claim(limit=25, now=timezone.now())]
+            )
         finally:
             connection.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from pacts.models import OutboxMessage
+from outbox.models import OutboxMessage
 
 from .conftest import WEBHOOK_SECRET, message_update
 

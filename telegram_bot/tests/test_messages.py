@@ -8,8 +8,8 @@ import pytest
 
 from conftest import make_active_pact, make_terms, make_user
 from ledger.actions import settlement_confirm, settlement_propose
+from outbox.models import OutboxMessage, notify
 from pacts.actions import day_for, pact_create, pact_decline, pact_end
-from pacts.models import OutboxMessage, notify
 from pacts.sweeps import expire_disputes, expire_invites, materialize_days, process_deadlines
 from telegram_bot.messages import Skip, money, render
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import make_user
-from pacts.models import OutboxMessage
+from outbox.models import OutboxMessage
 from telegram_bot.delivery import Drain, Outcome, RateLimiter, Result
 
 
@@ -143,7 +143,7 @@ def always_renders(monkeypatch):
     from telegram_bot import delivery
     from telegram_bot.messages import Rendered
 
-    monkeypatch.setattr(delivery, "render", lambda row: Rendered(f"message {row.id}"))
+    monkeypatch.setattr(delivery, "render", lambda row, **_: Rendered(f"message {row.id}"))
 
 
 def test_the_drain_spaces_one_chats_messages_a_second_apart_without_holding_up_others(
@@ -174,3 +174,96 @@ def test_the_drain_sends_at_most_thirty_in_any_second(db, always_renders):
     for start in moments:
         assert sum(1 for t in moments if start <= t < start + 1.0) <= 30
     assert moments[-1] - moments[0] == pytest.approx(2.0)  # 30 + 30 + 15
+
+
+class ArmingTransport:
+    """A transport that starts each send at the clock time it is given (as the Telegram
+    transport's event loop does), answered `rtt` seconds later. The fake clock moves to
+    each answer, as if the drain had waited for it."""
+
+    def __init__(self, clock: FakeClock, rtt: float = 0.0):
+        self.clock = clock
+        self.rtt = rtt
+        self.sent: list[tuple[float, int]] = []
+        self.armed = 0
+
+    def submit(self, chat_id, rendered, clock, *, at=None, paused_until=lambda: 0.0):
+        from concurrent.futures import Future
+
+        if at is not None:
+            self.armed += 1
+            assert at >= self.clock.now - 1e-9  # never asked to send in the past
+        start = max(self.clock.now, at if at is not None else 0.0)
+        self.sent.append((start, chat_id))
+        self.clock.now = start + self.rtt
+        future = Future()
+        future.set_result([Outcome(Result.SENT, done_at=self.clock.now)])
+        return future
+
+    def close(self):
+        pass
+
+
+def _check_limits(sent: list[tuple[float, int]]) -> None:
+    moments = sorted(t for t, _ in sent)
+    for start in moments:
+        assert sum(1 for t in moments if start <= t < start + 1.0 - 1e-9) <= 30
+    by_chat: dict[int, list[float]] = {}
+    for t, chat in sent:
+        by_chat.setdefault(chat, []).append(t)
+    for times in by_chat.values():
+        assert all(b - a >= 1.0 - 1e-9 for a, b in zip(times, times[1:], strict=False))
+
+
+def test_sends_armed_ahead_reuse_each_slot_the_moment_it_frees_and_keep_both_limits(
+    db, always_renders
+):
+    users = [make_user(f"U{i}") for i in range(40)]
+    _rows([(user, 3) for user in users[:20]] + [(user, 1) for user in users[20:]])
+    clock = FakeClock()
+    transport = ArmingTransport(clock)
+    limiter = RateLimiter(clock=clock)  # no spacing: each second's 30 as one burst
+    report = Drain(
+        transport=transport,
+        clock=clock,
+        sleep=clock.sleep,
+        limiter=limiter,
+        batch_size=100,
+        arm_ahead=0.5,
+    ).run()
+    assert report.sent == 80 and transport.armed > 0
+    _check_limits(transport.sent)
+    # 80 messages: 30 + 30 + 20, each second's slots taken the moment they free.
+    moments = sorted(t - 1000.0 for t, _ in transport.sent)
+    assert moments[-1] == pytest.approx(2.0)
+    assert OutboxMessage.objects.filter(status="SENT").count() == 80
+
+
+def test_armed_sends_count_from_each_answer_not_from_each_start(db, always_renders):
+    """With answers 0.2 s after each start, a slot frees 1 s after its answer: the limits
+    hold by the time Telegram received the message, whenever in the round trip that was."""
+    users = [make_user(f"U{i}") for i in range(31)]
+    _rows([(user, 1) for user in users])
+    clock = FakeClock()
+    transport = ArmingTransport(clock, rtt=0.2)
+    Drain(transport=transport, clock=clock, sleep=clock.sleep, arm_ahead=0.5).run()
+    _check_limits(transport.sent)
+    first_answer = transport.sent[0][0] + 0.2
+    assert transport.sent[30][0] >= first_answer + 1.0 - 1e-9
+
+
+def test_with_spacing_starts_go_a_bucket_of_three_then_one_per_interval():
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock, spacing=0.1, burst=3)
+    assert limiter.capacity() == 3
+    for chat in (1, 2, 3):
+        limiter.start(chat)
+    assert limiter.capacity() == 0
+    assert limiter.wait(4) == pytest.approx(0.1)
+    clock.now += 0.1
+    assert limiter.plan([4, 5]) == [0]
+    limiter.start(4)
+    assert limiter.wait(5) == pytest.approx(0.1)
+    # A send armed for later takes its place in the spacing at that moment.
+    limiter.start(5, at=clock.now + 0.1)
+    assert limiter.wait(6) == pytest.approx(0.2)

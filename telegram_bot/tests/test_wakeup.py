@@ -11,8 +11,8 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from outbox.models import OutboxMessage, notify
 from pacts.actions import day_for
-from pacts.models import OutboxMessage, notify
 from telegram_bot.delivery import Drain, LogTransport
 from telegram_bot.wakeup import OutboxWaiter, serve
 

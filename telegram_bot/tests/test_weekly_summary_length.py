@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from conftest import make_active_pact
-from pacts.models import OutboxMessage
+from outbox.models import OutboxMessage
 from pacts.sweeps import send_weekly_summaries
 from telegram_bot.messages import MAX_TEXT_LENGTH, render
 

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger.actions import settlement_confirm, settlement_propose
+from outbox.models import OutboxMessage
 from pacts.actions import PactTerms, pact_accept, pact_create
-from pacts.models import OutboxMessage, PactDay, User
+from pacts.models import PactDay, User
 from pacts.sweeps import expire_disputes, process_deadlines
 
 DEMO_USERS = [
