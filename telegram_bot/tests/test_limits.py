@@ -17,9 +17,10 @@ import pytest
 
 from conftest import make_active_pact, make_terms, make_user
 from ledger.actions import settlement_confirm, settlement_propose
+from outbox.models import OutboxMessage, notify
 from pacts.actions import day_for, pact_cancel, pact_create, pact_decline, pact_end
 from pacts.limits import TITLE_MAX_LENGTH
-from pacts.models import OutboxMessage, User, notify
+from pacts.models import User
 from pacts.sweeps import (
     expire_disputes,
     expire_invites,
@@ -237,8 +238,6 @@ def test_every_callback_button_fits_in_64_bytes_with_the_longest_ids(db):
         kb.reject_button(uuid, longest),
         kb.confirm_settlement_button("Confirm", uuid),
         kb.later_button(uuid),
-        kb.open_app_callback_button("Open", f"/pacts/{uuid}/days/2025-12-31"),
-        kb.open_app_callback_button("Open", "/invite/" + "x" * 32),
     ]
     for button in buttons:
         assert len(button.callback_data.encode()) <= CALLBACK_DATA_MAX_BYTES, button.callback_data

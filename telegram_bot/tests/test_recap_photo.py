@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from conftest import make_active_pact
+from outbox.models import OutboxMessage
 from pacts import recap
-from pacts.models import OutboxMessage
 from pacts.sweeps import send_weekly_summaries
 from telegram_bot import delivery
 from telegram_bot.messages import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH
