@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
 
 import jwt
@@ -25,6 +25,7 @@ from django.db import transaction
 
 from pacts.errors import DomainError
 from pacts.models import User
+from pacts.reach import end_of_second, messages_allowed
 
 TOKEN_TTL = timedelta(days=7)
 CLOCK_SKEW_SECONDS = 60
@@ -91,7 +92,17 @@ def user_from_init_data(fields: dict[str, str]) -> tuple[User, bool]:
         raise _invalid("no user") from None
     if not isinstance(tg_user, dict):
         raise _invalid("no user")
-    return upsert_telegram_user(tg_user)
+    user, created = upsert_telegram_user(tg_user)
+    # Rule 17: signed initData says the user allowed the bot to write. Acted on only
+    # while we think otherwise (a read, no write, on every other request), and only if
+    # it was signed after the last refusal we saw (record_reach keeps the newest).
+    if tg_user.get("allows_write_to_pm") is True and not user.can_receive_messages:
+        try:
+            signed_at = end_of_second(datetime.fromtimestamp(int(fields["auth_date"]), tz=UTC))
+        except (KeyError, ValueError, OverflowError, OSError):
+            signed_at = None  # not from validate_init_data: now
+        messages_allowed(user, source="init_data", at=signed_at)
+    return user, created
 
 
 # Telegram user ids fit in 52 bits; our column is a signed bigint.
