@@ -118,7 +118,13 @@ class MiniAppOpener:
         theme: str = "light",
         width: int = VIEWPORT["width"],
         bot_token: str | None = None,
+        native: bool = False,
+        **stand_in: object,
     ):
+        """`native`: a current client (Bot API 8.0: MainButton, SecondaryButton,
+        showConfirm, requestWriteAccess, shareMessage, the home screen); otherwise a 6.0
+        one that has none of them. `stand_in`: its answers (confirmAnswer,
+        writeAccessAnswer, homeScreenStatus)."""
         context = self.browser.new_context(
             viewport={"width": width, "height": VIEWPORT["height"]},
             device_scale_factor=1,
@@ -130,7 +136,13 @@ class MiniAppOpener:
         extra = {"start_param": start_param} if start_param else {}
         init_data = sign_init_data(user.as_telegram(), bot_token=bot_token, **extra) if user else ""
         unsafe = {"user": user.as_telegram(), **extra} if user else {}
-        config = {"initData": init_data, "initDataUnsafe": unsafe, "theme": theme}
+        config = {
+            "initData": init_data,
+            "initDataUnsafe": unsafe,
+            "theme": theme,
+            "native": native,
+            **stand_in,
+        }
         script = STAND_IN.replace("__CONFIG__", json.dumps(config))
         context.route(
             TELEGRAM_SCRIPT,
