@@ -119,7 +119,13 @@ class MiniAppOpener:
         width: int = VIEWPORT["width"],
         bot_token: str | None = None,
         platform: str = "tdesktop",
+        native: bool = False,
+        **stand_in: object,
     ):
+        """`native`: a current client (Bot API 8.0: MainButton, SecondaryButton,
+        showConfirm, requestWriteAccess, shareMessage, the home screen); otherwise a 6.0
+        one that has none of them. `stand_in`: its answers (confirmAnswer,
+        writeAccessAnswer, homeScreenStatus)."""
         context = self.browser.new_context(
             viewport={"width": width, "height": VIEWPORT["height"]},
             device_scale_factor=1,
@@ -136,6 +142,8 @@ class MiniAppOpener:
             "initDataUnsafe": unsafe,
             "theme": theme,
             "platform": platform,
+            "native": native,
+            **stand_in,
         }
         script = STAND_IN.replace("__CONFIG__", json.dumps(config))
         context.route(

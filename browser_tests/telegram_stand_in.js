@@ -38,7 +38,6 @@
   var WebApp = {
     initData: cfg.initData,
     initDataUnsafe: cfg.initDataUnsafe,
-    version: "8.0",
     platform: cfg.platform || "tdesktop",
     colorScheme: cfg.theme,
     themeParams: themes[cfg.theme],
@@ -52,14 +51,6 @@
     offEvent: function () {},
     openTelegramLink: function (url) { calls.push(["openTelegramLink", url]); },
     openLink: function (url) { calls.push(["openLink", url]); },
-    isVersionAtLeast: function (want) {
-      var have = this.version.split("."), need = String(want).split(".");
-      for (var i = 0; i < need.length; i++) {
-        var a = +(have[i] || 0), b = +(need[i] || 0);
-        if (a !== b) return a > b;
-      }
-      return true;
-    },
     shareToStory: function (url, params) {
       calls.push(["shareToStory", url]);
       window.__story = { url: url, params: params || {} };
@@ -80,6 +71,70 @@
       selectionChanged: function () { calls.push(["selection"]); }
     }
   };
+  // A client's version: 6.0 unless the test asks for a current one (native: true), so
+  // the older tests walk the page's own controls and the newer ones Telegram's.
+  WebApp.version = cfg.native ? "8.0" : "6.0";
+  WebApp.isVersionAtLeast = function (v) {
+    var a = WebApp.version.split(".").map(Number), b = String(v).split(".").map(Number);
+    for (var i = 0; i < Math.max(a.length, b.length); i++) {
+      if ((a[i] || 0) !== (b[i] || 0)) return (a[i] || 0) > (b[i] || 0);
+    }
+    return true;
+  };
+  // MainButton / SecondaryButton: their state is mirrored onto <html
+  // data-tg-mainbutton="TEXT|hidden"> (and data-tg-secondarybutton) for the tests.
+  function bottomButton(name) {
+    var attr = "data-tg-" + name.toLowerCase();
+    return {
+      text: "", isVisible: false, isActive: true, isProgressVisible: false, position: "",
+      _callbacks: [],
+      _sync: function () {
+        document.documentElement.setAttribute(attr, this.isVisible ? this.text : "hidden");
+        if (this.position) document.documentElement.setAttribute(attr + "-position", this.position);
+      },
+      setParams: function (p) {
+        if ("text" in p) this.text = p.text;
+        if ("is_visible" in p) this.isVisible = !!p.is_visible;
+        if ("is_active" in p) this.isActive = !!p.is_active;
+        if ("position" in p) this.position = p.position;
+        this._sync();
+        return this;
+      },
+      setText: function (t) { this.text = t; this._sync(); return this; },
+      show: function () { this.isVisible = true; this._sync(); return this; },
+      hide: function () { this.isVisible = false; this._sync(); return this; },
+      enable: function () { this.isActive = true; return this; },
+      disable: function () { this.isActive = false; return this; },
+      showProgress: function () { this.isProgressVisible = true; calls.push([name + "Progress", "shown"]); return this; },
+      hideProgress: function () { this.isProgressVisible = false; return this; },
+      onClick: function (fn) { this._callbacks.push(fn); return this; },
+      offClick: function () { return this; },
+      _press: function () { if (this.isVisible && this.isActive) this._callbacks.forEach(function (fn) { fn(); }); }
+    };
+  }
+  if (cfg.native) {
+    WebApp.MainButton = bottomButton("MainButton");
+    WebApp.SecondaryButton = bottomButton("SecondaryButton");
+    var later = function (fn) { setTimeout(fn, 0); };
+    WebApp.showConfirm = function (message, cb) {
+      calls.push(["showConfirm", message]);
+      document.documentElement.setAttribute("data-tg-confirm-message", message);
+      later(function () { cb(cfg.confirmAnswer !== false); });
+    };
+    WebApp.requestWriteAccess = function (cb) {
+      calls.push(["requestWriteAccess"]);
+      later(function () { cb(cfg.writeAccessAnswer !== false); });
+    };
+    WebApp.shareMessage = function (id, cb) {
+      calls.push(["shareMessage", id]);
+      later(function () { if (cb) cb(true); });
+    };
+    WebApp.checkHomeScreenStatus = function (cb) {
+      calls.push(["checkHomeScreenStatus"]);
+      later(function () { cb(cfg.homeScreenStatus || "missed"); });
+    };
+    WebApp.addToHomeScreen = function () { calls.push(["addToHomeScreen"]); };
+  }
   applyTheme(cfg.theme);
   window.__setTheme = function (name) {
     WebApp.colorScheme = name;

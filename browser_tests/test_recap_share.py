@@ -21,7 +21,7 @@ def test_on_a_phone_share_recap_opens_the_story_editor_with_a_fetchable_link(
     mini_app, server_clock
 ):
     pact = alex_and_sams_pact()
-    page = mini_app.open(ALEX, f"/pacts/{pact.pk}/history", platform="android")
+    page = mini_app.open(ALEX, f"/pacts/{pact.pk}/history", platform="android", native=True)
     page.get_by_role("button", name="Share this week").click()
     link = re.compile(rf"/pacts/{pact.pk}/recap\.png\?week=2025-W04&sig=")
     expect(page.locator("html")).to_have_attribute("data-tg-sharetostory", link)

@@ -15,6 +15,7 @@ from habitpact.api import ApiError
 from ledger import api as ledger_api
 from pacts import api as pacts_api
 from pacts import privacy_api
+from telegram_bot import api as bot_api
 
 app_name = "api"
 
@@ -41,11 +42,17 @@ urlpatterns = [
     path("auth/telegram", pacts_api.TelegramAuthView.as_view(), name="auth-telegram"),
     path("users/me", pacts_api.MeView.as_view(), name="me"),
     path("users/me/export", privacy_api.ExportView.as_view(), name="me-export"),
+    path("users/me/write-access", pacts_api.WriteAccessView.as_view(), name="me-write-access"),
     path("pacts", pacts_api.PactListView.as_view(), name="pacts"),
     path("pacts/<str:pact_id>", pacts_api.PactDetailView.as_view(), name="pact"),
     path("pacts/<str:pact_id>/accept", pacts_api.PactAcceptView.as_view(), name="pact-accept"),
     path("pacts/<str:pact_id>/decline", pacts_api.PactDeclineView.as_view(), name="pact-decline"),
     path("pacts/<str:pact_id>/cancel", pacts_api.PactCancelView.as_view(), name="pact-cancel"),
+    path(
+        "pacts/<str:pact_id>/invite/prepared",
+        bot_api.PreparedInviteView.as_view(),
+        name="pact-invite-prepared",
+    ),
     path("pacts/<str:pact_id>/end", pacts_api.PactEndView.as_view(), name="pact-end"),
     path("pacts/<str:pact_id>/days", pacts_api.DayListView.as_view(), name="days"),
     path("pacts/<str:pact_id>/days/<str:date>", pacts_api.DayDetailView.as_view(), name="day"),

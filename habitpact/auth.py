@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
 
 import jwt
@@ -24,8 +24,14 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.dispatch import Signal
 
 from habitpact.errors import DomainError
+
+# Sent (user=, at=) when signed initData says the user lets the bot write to them
+# (rule 17) while we think otherwise; pacts.reach records it. A signal, because the
+# plumbing imports no app.
+write_access_in_init_data = Signal()
 
 TOKEN_TTL = timedelta(days=7)
 CLOCK_SKEW_SECONDS = 60
@@ -92,7 +98,25 @@ def user_from_init_data(fields: dict[str, str]) -> tuple[AbstractBaseUser, bool]
         raise _invalid("no user") from None
     if not isinstance(tg_user, dict):
         raise _invalid("no user")
-    return upsert_telegram_user(tg_user)
+    user, created = upsert_telegram_user(tg_user)
+    # Rule 17: signed initData says the user allowed the bot to write. Acted on only
+    # while we think otherwise (a read, no write, on every other request), and only if
+    # it was signed after the last refusal we saw (record_reach keeps the newest).
+    if tg_user.get("allows_write_to_pm") is True and not user.can_receive_messages:  # type: ignore[attr-defined]
+        try:
+            signed_at = end_of_second(datetime.fromtimestamp(int(fields["auth_date"]), tz=UTC))
+        except (KeyError, ValueError, OverflowError, OSError):
+            signed_at = None  # not from validate_init_data: now
+        write_access_in_init_data.send(sender=type(user), user=user, at=signed_at)
+    return user, created
+
+
+def end_of_second(moment: datetime) -> datetime:
+    """Telegram dates (message.date, initData's auth_date) are whole seconds, rounded
+    down: the event happened before that second was over. Read as its end, a grant in
+    the same second as a refusal wins the tie; if that was wrong, the next message is
+    refused and turns it off again, which is the cheaper mistake."""
+    return moment.replace(microsecond=0) + timedelta(seconds=1, microseconds=-1)
 
 
 # Telegram user ids fit in 52 bits; our column is a signed bigint.

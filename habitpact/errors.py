@@ -25,6 +25,8 @@ HTTP_STATUS = {
     "WAIVE_EXCEEDS_BALANCE": 409,  # DECISIONS rule 14
     "VALIDATION_ERROR": 422,
     "RATE_LIMITED": 429,
+    # Telegram's Bot API did not answer or refused (the client falls back, issue 14).
+    "TELEGRAM_UNAVAILABLE": 503,
 }
 
 

@@ -18,7 +18,13 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from habitpact.api import envelope
 from habitpact.errors import DomainError
-from habitpact.miniapp import acting_user, frameable, miniapp_page, wants_full_page
+from habitpact.miniapp import (
+    acting_user,
+    bot_start_link,
+    frameable,
+    miniapp_page,
+    wants_full_page,
+)
 from habitpact.ratelimit import RateLimited, limit_user
 
 
@@ -39,7 +45,12 @@ def render_screen(
         name = template
     else:
         name = f"{template}#content"
-    context = {**context, "viewer": acting_user(request), "error": error}
+    context = {
+        **context,
+        "viewer": acting_user(request),
+        "error": error,
+        "bot_link": bot_start_link(),
+    }
     if "pact" in context and "back_href" not in context:
         context["back_href"] = reverse("pact_detail", kwargs={"pact_id": context["pact"].pk})
     status = error.http_status if error is not None else 200

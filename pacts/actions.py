@@ -577,3 +577,15 @@ def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
 
 def invite_link(pact: Pact) -> str:
     return bot_link(f"invite_{pact.invite_code}")
+
+
+def invite_to_share(user: User, pact_id, *, now: datetime | None = None) -> Pact:
+    """The pact whose invite `user` may send on: its initiator, while it still waits
+    for an answer and has not expired (the rule answering and withdrawing share)."""
+    pact = pact_for(user, pact_id)
+    refusal = _refusal_invite_closed(pact, _now(now), "This invite has already been answered.")
+    if refusal is not None:
+        raise refusal
+    if pact.created_by_user_id != user.pk:
+        raise DomainError("FORBIDDEN_WRONG_ROLE", "Only the person who made the pact invites.")
+    return pact

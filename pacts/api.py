@@ -61,6 +61,7 @@ from .limits import (
     REMINDER_MIN_MINUTES,
 )
 from .models import Pact, PactDay, PactParticipant, User
+from .reach import messages_allowed
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +210,10 @@ class MeSerializer(serializers.Serializer):
     notify_reminders = serializers.BooleanField()
     notify_disputes = serializers.BooleanField()
     reminder_minutes_before = serializers.IntegerField()
+    can_receive_messages = serializers.BooleanField(
+        help_text="Whether the bot may message you (rule 17): false until you start the bot "
+        "or allow it to write (Telegram.WebApp.requestWriteAccess)."
+    )
 
 
 class UserBriefSerializer(serializers.Serializer):
@@ -241,6 +246,10 @@ class ParticipantSerializer(serializers.Serializer):
     user = UserBriefSerializer()
     role = serializers.ChoiceField(choices=PactParticipant.Role.choices)
     status = serializers.ChoiceField(choices=PactParticipant.Status.choices)
+    can_receive_messages = serializers.BooleanField(
+        source="user.can_receive_messages",
+        help_text="False: the bot can't reach them, so reminders and notices don't arrive.",
+    )
 
 
 class StatsSerializer(serializers.Serializer):
@@ -472,6 +481,23 @@ class MeView(APIView):
     @privacy_api.DELETE_SCHEMA
     def delete(self, request):
         return privacy_api.delete_account(request)
+
+
+class WriteAccessView(APIView):
+    """POST /users/me/write-access."""
+
+    @extend_schema(
+        operation_id="users_me_write_access",
+        tags=["users"],
+        request=None,
+        responses={200: MeResponseSerializer, **error_responses()},
+    )
+    def post(self, request):
+        """The Mini App's `requestWriteAccess()` was granted: the bot may message you.
+        (Telegram also tells the bot; this makes the change show at once. Saying so
+        falsely only costs a refused message, which turns it off again.)"""
+        messages_allowed(request.user, source="mini_app")
+        return Response(MeResponseSerializer({"user": request.user}).data)
 
 
 # --- pacts ---------------------------------------------------------------------------------

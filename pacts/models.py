@@ -112,6 +112,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     notify_reminders = models.BooleanField(default=True)
     notify_disputes = models.BooleanField(default=True)
     reminder_minutes_before = models.PositiveIntegerField(default=60)
+    # Rule 17: whether the bot may message this user (they started it, or allowed it to
+    # write), and when the newest signal about it arrived (pacts/reach.py keeps both).
+    can_receive_messages = models.BooleanField(default=False)
+    can_receive_messages_changed_at = models.DateTimeField(null=True, blank=True)
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     deleted_at = models.DateTimeField(null=True, blank=True)

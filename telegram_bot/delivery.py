@@ -76,6 +76,7 @@ from telegram.error import (
 
 from outbox.models import LEASE, OutboxMessage
 from pacts.models import User
+from pacts.reach import messages_refused
 
 from .client import BotSession, bot_configured
 from .messages import PARSE_MODE, Preload, Rendered, Skip, render
@@ -524,10 +525,21 @@ def _mark(row: OutboxMessage, outcome: Outcome, report: DrainReport) -> None:
         report.undeliverable += 1
         rows.mark_undeliverable(error=error)
         log.info("outbox_undeliverable", extra={**extra, "error": outcome.error})
+        recipient_unreachable(row, at=now)
     else:  # FAILED, or RETRY of a message too old to be worth sending
         report.failed += 1
         rows.mark_failed(error=error)
         log.error("outbox_failed", extra={**extra, "error": outcome.error})
+
+
+def recipient_unreachable(row: OutboxMessage, *, at: datetime) -> None:
+    """Telegram refused a message because the bot may not write to its recipient (403:
+    never started, or blocked; "chat not found"): record that (rule 17), so both people
+    see it and the message goes out again once permission is given (pacts.reach)."""
+    try:
+        messages_refused(row.user, source="delivery", at=at)
+    except Exception:  # noqa: BLE001 - the row is marked; the flag must not stop the drain
+        log.exception("outbox_reach_update_failed", extra={"outbox_id": row.id})
 
 
 def _release(rows: list[OutboxMessage], at: datetime, report: DrainReport) -> None:

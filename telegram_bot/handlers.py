@@ -17,18 +17,21 @@ import logging
 import re
 from collections.abc import Callable
 
-from telegram import CallbackQuery, Message, Update
+from telegram import CallbackQuery, ChatMemberUpdated, InlineQuery, Message, Update
+from telegram.constants import ChatMemberStatus
 
-from habitpact.auth import upsert_telegram_user
+from habitpact.auth import end_of_second, upsert_telegram_user
 from habitpact.errors import DomainError
 from habitpact.ratelimit import RateLimited, limit_user
 from ledger.actions import settlement_confirm, settlement_for
 from ledger.models import Settlement
 from pacts.actions import day_for, invite_for, invite_status, pact_for, parse_day
 from pacts.models import User, bot_link
+from pacts.reach import messages_allowed, messages_refused
 
 from . import keyboards as kb
 from . import messages as msg
+from . import share
 from .client import BotSession
 from .models import ProcessedUpdate
 
@@ -87,6 +90,12 @@ def handle_update(data: dict, session: BotSession) -> None:
     try:
         if update.callback_query is not None:
             on_callback(update.callback_query, replier)
+        elif update.inline_query is not None:
+            on_inline_query(update.inline_query, replier)
+        elif update.message is not None and update.message.write_access_allowed is not None:
+            on_write_access_allowed(update.message)
+        elif update.my_chat_member is not None:
+            on_my_chat_member(update.my_chat_member)
         elif update.message is not None and update.message.text:
             on_message(update.message, replier)
     except Exception:
@@ -175,6 +184,9 @@ def on_message(message: Message, replier: Replier) -> None:
         "bot_command",
         extra={"command": command, "user_id": str(user.pk), "new_user": is_new},
     )
+    if private:
+        # Rule 17: whoever writes to the bot in private can be written to.
+        messages_allowed(user, source="start", at=end_of_second(message.date))
     if command == "/help":
         replier.send(msg.HELP, kb.rows([kb.app_button("Open HabitPact →", "/", private=private)]))
         return
@@ -219,6 +231,56 @@ def start_invite(user: User, code: str, private: bool, replier: Replier) -> None
     )
     button = kb.app_button("Open Invite →", f"/invite/{code}", private=private)
     replier.send(text, kb.rows([button]))
+
+
+# --- who the bot can reach (rule 17) ----------------------------------------------------
+
+
+def on_write_access_allowed(message: Message) -> None:
+    """The service message Telegram sends once the user let the bot write to them
+    (`requestWriteAccess()` granted, or an app launched from a link)."""
+    if message.from_user is None:
+        return
+    user, _ = upsert_telegram_user(message.from_user.to_dict())
+    messages_allowed(user, source="write_access_allowed", at=end_of_second(message.date))
+
+
+def on_my_chat_member(change: ChatMemberUpdated) -> None:
+    """The user blocked the bot ("kicked") or unblocked / restarted it ("member")."""
+    if change.chat.type != "private":
+        return
+    user = User.objects.filter(telegram_user_id=change.from_user.id).first()
+    if user is None or user.deleted_at is not None:
+        return
+    status = change.new_chat_member.status
+    if status == ChatMemberStatus.BANNED:
+        messages_refused(user, source="blocked", at=change.date)
+    elif status == ChatMemberStatus.MEMBER:
+        messages_allowed(user, source="unblocked", at=end_of_second(change.date))
+
+
+# --- inline mode: `@<bot>` in any chat --------------------------------------------------
+
+
+def on_inline_query(query: InlineQuery, replier: Replier) -> None:
+    """List the user's open invites and active pacts as cards to post (share.py). A
+    stranger (or a deleted account) gets no results, only the button into the app."""
+    user = User.objects.filter(telegram_user_id=query.from_user.id, deleted_at=None).first()
+    results = []
+    if user is not None:
+        try:
+            limit_user(user, "read")
+            results = share.inline_results(user, query.query or "")
+        except RateLimited:
+            log.info("bot_inline_rate_limited", extra={"user_id": str(user.pk)})
+    replier.session.call(
+        "answer_inline_query",
+        inline_query_id=query.id,
+        results=results,
+        cache_time=share.INLINE_CACHE_SECONDS,
+        is_personal=True,
+        button=share.inline_button(bool(results)),
+    )
 
 
 # --- buttons ----------------------------------------------------------------------------

@@ -72,11 +72,23 @@ def _requests_keep_the_test_transaction(db):
     signals.request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(scope="module")
+def bot_api():
+    """The Bot API stand-in, for the endpoints that call Telegram (the invite card):
+    the fuzz never reaches the real network, and Telegram answers as it should."""
+    from telegram_bot.tests.fake_bot_api import FakeBotApi
+
+    with FakeBotApi() as api:
+        yield api
+
+
 @pytest.fixture
-def world(clock, initiator, partner, stranger):
+def world(clock, initiator, partner, stranger, bot_api, settings):
     """Wednesday 2025-01-22 09:00 in Alex and Sam's pact (72-hour dispute window):
     Monday DONE and open to dispute, Tuesday MISSED (£5 owed), a pending £1 settlement,
     Wednesday and Thursday PENDING; plus an open invite and a stranger."""
+    settings.TELEGRAM_BOT_TOKEN = bot_api.token
+    settings.TELEGRAM_API_URL = bot_api.url
     pact = make_active_pact(initiator, partner, dispute_window_hours=72)
     day_for(pact, date(2025, 1, 20)).check_in(initiator, note="Gym")
     clock.move_to(datetime(2025, 1, 22, 9, 0, tzinfo=UTC))

@@ -1,5 +1,6 @@
-/* HabitPact Mini App glue: Telegram sign-in header, theme, BackButton, haptics,
-   start_param routing, the phone's time zone, countdowns, sharing. No framework. */
+/* HabitPact Mini App glue: Telegram sign-in header, theme, BackButton, MainButton and
+   SecondaryButton, native confirms, write access, haptics, start_param routing, the
+   phone's time zone, countdowns, sharing, the home-screen offer. No framework. */
 (function () {
   "use strict";
   var tg = window.Telegram && window.Telegram.WebApp;
@@ -135,7 +136,7 @@
   }
   setInterval(tickCountdowns, 30000);
 
-  document.addEventListener("htmx:afterSettle", function () { updateBack(); });
+  document.addEventListener("htmx:afterSettle", function () { updateBack(); updateBottom(); });
 
   // Character counters: <input data-counter="ID"> updates #ID's [data-count].
   document.addEventListener("input", function (e) {
@@ -242,10 +243,11 @@
       var input = document.querySelector(el.getAttribute("data-fill"));
       if (input) { input.value = el.getAttribute("data-value"); input.focus(); }
     } else if (el.hasAttribute("data-share")) {
-      var url = "https://t.me/share/url?url=" + encodeURIComponent(el.getAttribute("data-share")) +
-        "&text=" + encodeURIComponent(el.getAttribute("data-share-text") || "");
-      if (tg && tg.openTelegramLink && tg.initData) { e.preventDefault(); tg.openTelegramLink(url); }
-      else if (el.tagName !== "A") window.open(url, "_blank", "noopener");
+      if (el.hasAttribute("data-share-prepared") && supports("8.0") && tg.shareMessage) {
+        e.preventDefault();
+        sharePrepared(el);
+      } else if (tg && tg.openTelegramLink && tg.initData) { e.preventDefault(); shareLink(el); }
+      else if (el.tagName !== "A") shareLink(el);
     } else if (el.hasAttribute("data-dismiss-zone")) {
       localStorage.setItem("hp_zone_dismissed", el.getAttribute("data-dismiss-zone"));
       var offer = document.getElementById("zone-offer");
@@ -255,6 +257,153 @@
       if (select) select.value = el.getAttribute("data-pick-zone");
     }
   });
+
+  // --- Telegram-native controls (issue 14). Each mirrors an in-page button, which stays
+  // (browsers outside Telegram, older clients), so there is one code path: pressing the
+  // native button clicks the page's. -------------------------------------------------
+  function supports(version) {
+    return !!(tg && tg.isVersionAtLeast && tg.isVersionAtLeast(version));
+  }
+  function post(url) {
+    var headers = { "Content-Type": "application/json" };
+    addHeaders(function (k, v) { headers[k] = v; });
+    return fetch(url, { method: "POST", headers: headers, credentials: "same-origin", body: "{}" })
+      .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); });
+  }
+
+  // MainButton = the screen's [data-main-button]; SecondaryButton = [data-secondary-button].
+  var bottom = { main: null, secondary: null };
+  function bottomButton(kind) {
+    if (!tg) return null;
+    if (kind === "main") return supports("6.0") ? tg.MainButton : null;
+    return supports("7.10") ? tg.SecondaryButton : null;
+  }
+  function visible(el) { return !!(el && el.offsetParent !== null); }
+  function mirror(kind) {
+    var button = bottomButton(kind);
+    if (!button) return;
+    var attr = kind === "main" ? "data-main-button" : "data-secondary-button";
+    var el = Array.prototype.filter.call(app.querySelectorAll("[" + attr + "]"), visible)[0] || null;
+    bottom[kind] = el;
+    if (!el) { button.hideProgress(); button.hide(); return; }
+    var params = {
+      text: (el.getAttribute(attr) || el.textContent).trim(),
+      is_visible: true,
+      is_active: !el.disabled
+    };
+    if (kind === "secondary") params.position = "left";
+    button.hideProgress();
+    button.setParams(params);
+  }
+  function updateBottom() { mirror("main"); mirror("secondary"); }
+  function pressBottom(kind) {
+    var el = bottom[kind];
+    if (el && document.contains(el) && !el.disabled) el.click();
+  }
+  function owns(kind, elt) {
+    var el = bottom[kind];
+    return !!(el && elt && (elt === el || (elt.contains && elt.contains(el))));
+  }
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    ["main", "secondary"].forEach(function (kind) {
+      var button = bottomButton(kind);
+      if (button && owns(kind, e.detail.elt)) button.showProgress(false);
+    });
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    ["main", "secondary"].forEach(function (kind) {
+      var button = bottomButton(kind);
+      if (button) button.hideProgress();
+    });
+    var path = (e.detail.pathInfo && e.detail.pathInfo.requestPath) || "";
+    if (e.detail.successful && /\/check-in$/.test(path.split("?")[0])) offerHomeScreen();
+  });
+
+  // Destructive or money actions: Telegram's own confirm inside Telegram (the page's
+  // confirm step, or none, elsewhere). data-confirm-post: the real action of a two-step
+  // page confirm, sent straight away once confirmed natively.
+  document.addEventListener("click", function (e) {
+    var el = e.target.closest ? e.target.closest("[data-confirm]") : null;
+    if (!el || !supports("6.2")) return;
+    if (el.__hpConfirmed) { el.__hpConfirmed = false; return; }
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    tg.showConfirm(el.getAttribute("data-confirm"), function (ok) {
+      if (!ok) return;
+      var action = el.getAttribute("data-confirm-post");
+      if (action) {
+        htmx.ajax("POST", action, { target: el.getAttribute("data-confirm-target") || "#app", swap: "outerHTML" });
+        return;
+      }
+      el.__hpConfirmed = true;
+      el.click();
+    });
+  }, true);
+
+  // Rule 17: let the bot write to this person. The banner asks; so does accepting an
+  // invite, once, before it goes ahead either way.
+  function askWriteAccess(url, then) {
+    tg.requestWriteAccess(function (granted) {
+      if (!granted) { then(false); return; }
+      post(url).then(function () { then(true); }, function () { then(true); });
+    });
+  }
+  document.addEventListener("click", function (e) {
+    var el = e.target.closest ? e.target.closest("[data-ask-write-access],[data-request-write-access]") : null;
+    if (!el) return;
+    var url = el.getAttribute("data-ask-write-access") || el.getAttribute("data-request-write-access");
+    var banner = el.hasAttribute("data-request-write-access");
+    if (!supports("6.9")) {
+      if (banner && tg && tg.openTelegramLink) { e.preventDefault(); tg.openTelegramLink(el.href); }
+      return;  // outside Telegram the banner's link opens the bot (press Start)
+    }
+    if (!banner && el.__hpAsked) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    askWriteAccess(url, function (granted) {
+      if (banner) {
+        if (!granted) return;
+        haptic("success");
+        var box = document.getElementById("reach-banner");
+        if (box) box.remove();
+        toast("Messages on! 🔔");
+        return;
+      }
+      el.__hpAsked = true;
+      el.click();
+    });
+  }, true);
+
+  // Invite card: the server prepares it, Telegram lets the user pick any chat.
+  function shareLink(el) {
+    var url = "https://t.me/share/url?url=" + encodeURIComponent(el.getAttribute("data-share")) +
+      "&text=" + encodeURIComponent(el.getAttribute("data-share-text") || "");
+    if (tg && tg.openTelegramLink) tg.openTelegramLink(url);
+    else window.open(url, "_blank", "noopener");
+  }
+  function sharePrepared(el) {
+    el.disabled = true;
+    post(el.getAttribute("data-share-prepared"))
+      .then(function (body) {
+        tg.shareMessage(body.prepared_message_id, function (sent) { if (sent) haptic("success"); });
+      })
+      .catch(function () { shareLink(el); })
+      .then(function () { el.disabled = false; });
+  }
+
+  // After the third check-in on this device, offer a home-screen shortcut once.
+  function offerHomeScreen() {
+    if (!supports("8.0") || !tg.checkHomeScreenStatus) return;
+    try {
+      var count = Number(localStorage.getItem("hp_checkins") || 0) + 1;
+      localStorage.setItem("hp_checkins", String(count));
+      if (count < 3 || localStorage.getItem("hp_home_offered")) return;
+    } catch (err) { return; }
+    tg.checkHomeScreenStatus(function (status) {
+      if (status === "missed") tg.addToHomeScreen();
+      if (status === "missed" || status === "added") localStorage.setItem("hp_home_offered", "1");
+    });
+  }
 
   // First load: the shell signs in with initData, routes start_param, loads the screen.
   function start() {
@@ -274,6 +423,8 @@
       applyTheme();
       tg.onEvent("themeChanged", applyTheme);
       tg.BackButton.onClick(onBack);
+      if (bottomButton("main")) tg.MainButton.onClick(function () { pressBottom("main"); });
+      if (bottomButton("secondary")) tg.SecondaryButton.onClick(function () { pressBottom("secondary"); });
     }
     updateBack();
     if (!document.getElementById("shell")) return;

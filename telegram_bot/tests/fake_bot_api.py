@@ -10,6 +10,13 @@ be scripted to answer the next calls with a fault:
     api.fail_next("sendMessage", Fault.server_error(), times=2)   # 500
     api.fail_next("sendMessage", Fault.hanging())                   # never answers in time
     api.block_chat(chat_id)                                         # 403 for that chat
+    api.never_started(chat_id)        # 403 "can't initiate conversation" until allowed
+    update = api.allow_write(user)    # the write_access_allowed service message
+
+It also answers the Mini App's share and inline mode as Telegram does:
+`savePreparedInlineMessage` (checks the result, returns a PreparedInlineMessage whose
+stored result is in `api.prepared[id]`) and `answerInlineQuery` (at most 50 results,
+unique ids of at most 64 bytes, texts within the limit).
 
 Used by the tests and by bench/bot_delivery.py.
 """
@@ -67,6 +74,10 @@ class Fault:
     @classmethod
     def blocked(cls) -> Fault:
         return cls(403, "Forbidden: bot was blocked by the user")
+
+    @classmethod
+    def never_started(cls) -> Fault:
+        return cls(403, "Forbidden: bot can't initiate conversation with a user")
 
     @classmethod
     def chat_not_found(cls) -> Fault:
@@ -149,7 +160,10 @@ class FakeBotApi:
         self._lock = threading.Lock()
         self._faults: dict[str, deque[Fault]] = {}
         self._blocked: set[int] = set()
+        self._strangers: set[int] = set()
         self._message_ids = itertools.count(1000)
+        self._update_ids = itertools.count(900_000)
+        self.prepared: dict[str, dict] = {}
         self._release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
 
@@ -162,6 +176,32 @@ class FakeBotApi:
     def block_chat(self, chat_id: int) -> None:
         with self._lock:
             self._blocked.add(int(chat_id))
+
+    def never_started(self, chat_id: int) -> None:
+        """A user who opened the Mini App from a link but never pressed Start: the bot
+        may not write to them (403) until `allow_write`."""
+        with self._lock:
+            self._strangers.add(int(chat_id))
+
+    def allow_write(self, user: dict, *, from_request: bool = True) -> dict:
+        """The user granted `requestWriteAccess()`: sends to them work from now on, and
+        Telegram posts the `write_access_allowed` service message in their chat with the
+        bot. Returns that update (also queued for getUpdates). `user` is a Bot API User."""
+        chat_id = int(user["id"])
+        with self._lock:
+            self._strangers.discard(chat_id)
+            update = {
+                "update_id": next(self._update_ids),
+                "message": {
+                    "message_id": next(self._message_ids),
+                    "date": int(time.time()),
+                    "chat": {"id": chat_id, "type": "private", "first_name": user["first_name"]},
+                    "from": {"is_bot": False, **user},
+                    "write_access_allowed": {"from_request": from_request},
+                },
+            }
+            self.updates.append(update)
+        return update
 
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
@@ -249,8 +289,13 @@ class FakeBotApi:
             self.calls.append(call)
             queue = self._faults.get(method)
             fault = queue.popleft() if queue else None
-            if fault is None and call.chat_id in self._blocked and method in SENDS:
-                fault = Fault.blocked()
+            if fault is None and method in SENDS:
+                if call.chat_id in self._blocked:
+                    fault = Fault.blocked()
+                elif call.chat_id in self._strangers:
+                    fault = Fault.never_started()
+            if fault is None:
+                fault = self._check(method, params)
             too_long = len(str(params.get("text", ""))) > MAX_TEXT_LENGTH
             if fault is None and too_long and method in ("sendMessage", "editMessageText"):
                 fault = Fault.bad_request("Bad Request: message is too long")
@@ -293,6 +338,44 @@ class FakeBotApi:
             return Fault.bad_request("Bad Request: IMAGE_PROCESS_FAILED")
         return None
 
+    @staticmethod
+    def _check_result(result: Any) -> str | None:
+        """What Telegram would say about one InlineQueryResult (None: fine)."""
+        if not isinstance(result, dict) or not result.get("type") or not result.get("id"):
+            return "Bad Request: RESULT_ID_INVALID"
+        if len(str(result["id"]).encode()) > 64:
+            return "Bad Request: RESULT_ID_INVALID"
+        content = result.get("input_message_content") or {}
+        if result["type"] == "article" and not content.get("message_text"):
+            return "Bad Request: MESSAGE_EMPTY"
+        if len(str(content.get("message_text", ""))) > MAX_TEXT_LENGTH:
+            return "Bad Request: MESSAGE_TOO_LONG"
+        return None
+
+    def _check(self, method: str, params: dict) -> Fault | None:
+        """Refuse what Telegram refuses for the share and inline methods."""
+        if method == "savePreparedInlineMessage":
+            if not str(params.get("user_id", "")).lstrip("-").isdigit():
+                return Fault.bad_request("Bad Request: USER_ID_INVALID")
+            if problem := self._check_result(params.get("result")):
+                return Fault.bad_request(problem)
+            kinds = ("user", "bot", "group", "channel")
+            if not any(str(params.get(f"allow_{k}_chats")).lower() == "true" for k in kinds):
+                return Fault.bad_request("Bad Request: PEER_TYPES_INVALID")
+        if method == "answerInlineQuery":
+            results = params.get("results")
+            if not params.get("inline_query_id") or not isinstance(results, list):
+                return Fault.bad_request("Bad Request: QUERY_ID_INVALID")
+            if len(results) > 50:
+                return Fault.bad_request("Bad Request: RESULTS_TOO_MUCH")
+            ids = [str(r.get("id")) for r in results if isinstance(r, dict)]
+            if len(set(ids)) != len(results):
+                return Fault.bad_request("Bad Request: RESULT_ID_DUPLICATE")
+            for result in results:
+                if problem := self._check_result(result):
+                    return Fault.bad_request(problem)
+        return None
+
     def _result(self, method: str, params: dict, files: dict[str, UploadedFile]) -> Any:
         if method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
             return self._message(params)
@@ -312,6 +395,36 @@ class FakeBotApi:
             if params.get("caption"):
                 message["caption"] = params["caption"]
             return message
+        if method == "savePreparedInlineMessage":
+            if not str(params.get("user_id", "")).lstrip("-").isdigit():
+                return Fault.bad_request("Bad Request: USER_ID_INVALID")
+            if problem := self._check_result(params.get("result")):
+                return Fault.bad_request(problem)
+            kinds = ("user", "bot", "group", "channel")
+            if not any(str(params.get(f"allow_{k}_chats")).lower() == "true" for k in kinds):
+                return Fault.bad_request("Bad Request: PEER_TYPES_INVALID")
+        if method == "answerInlineQuery":
+            results = params.get("results")
+            if not params.get("inline_query_id") or not isinstance(results, list):
+                return Fault.bad_request("Bad Request: QUERY_ID_INVALID")
+            if len(results) > 50:
+                return Fault.bad_request("Bad Request: RESULTS_TOO_MUCH")
+            ids = [str(r.get("id")) for r in results if isinstance(r, dict)]
+            if len(set(ids)) != len(results):
+                return Fault.bad_request("Bad Request: RESULT_ID_DUPLICATE")
+            for result in results:
+                if problem := self._check_result(result):
+                    return Fault.bad_request(problem)
+        return None
+
+    def _result(self, method: str, params: dict) -> Any:
+        if method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
+            return self._message(params)
+        if method == "savePreparedInlineMessage":
+            prepared_id = f"prep{next(self._message_ids)}"
+            with self._lock:
+                self.prepared[prepared_id] = params["result"]
+            return {"id": prepared_id, "expiration_date": int(time.time()) + 24 * 3600}
         if method == "getMe":
             return {"id": 1, "is_bot": True, "first_name": "HabitPact", "username": self.username}
         if method == "getUpdates":

@@ -15,7 +15,12 @@ def test_set_webhook_registers_the_url_with_the_secret(fake_api, settings, db):
     [call] = fake_api.calls_to("setWebhook")
     assert call.params["url"] == "https://app.example.com/webhook/tg"
     assert call.params["secret_token"] == WEBHOOK_SECRET
-    assert call.params["allowed_updates"] == ["message", "callback_query"]
+    assert call.params["allowed_updates"] == [
+        "message",
+        "callback_query",
+        "inline_query",
+        "my_chat_member",
+    ]
 
 
 def test_set_webhook_refuses_to_register_without_a_secret(fake_api, settings, db):

@@ -8,7 +8,9 @@ from django.urls import reverse
 
 from telegram_bot.client import BotSession
 
-ALLOWED_UPDATES = ["message", "callback_query"]
+# inline_query: `@<bot>` in any chat (switch inline mode on with @BotFather's /setinline);
+# my_chat_member: the user blocked or unblocked the bot (rule 17).
+ALLOWED_UPDATES = ["message", "callback_query", "inline_query", "my_chat_member"]
 
 
 class Command(BaseCommand):
