@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from ledger.models import LedgerEntry
 
+from .breaks import break_day_dates, settle_breaks
 from .limits import REMINDER_MAX_MINUTES
 from .models import INVITE_TTL, OutboxMessage, Pact, PactDay, PactParticipant, User
 from .schedule import due_dates, local_deadline
@@ -603,13 +604,30 @@ def materialize_pact_days(pact: Pact, now: datetime) -> int:
         if pact.days_materialized_through
         else pact.activated_at.astimezone(tz).date()
     )
+    # Once a day per pact (the job comes when the horizon moves): close the breaks the
+    # clock has closed, so "one open break" stays true (pacts/breaks.py).
+    settle_breaks(pact, now)
     if first > horizon:
         return 0
+    on_break = break_day_dates(pact, first, horizon)
     days = []
     for day in due_dates(pact.schedule_days, pact.start_date, pact.end_date, first, horizon):
         deadline = pact.deadline_on(day)
         if deadline > pact.activated_at:
-            days.append(PactDay(pact=pact, date=day, deadline_at=deadline))
+            if day in on_break:
+                # Inside an approved break: a day off from the start (rule 10).
+                days.append(
+                    PactDay(
+                        pact=pact,
+                        date=day,
+                        deadline_at=deadline,
+                        status=PactDay.Status.SKIPPED,
+                        skipped_at=now,
+                        on_break_id=on_break[day],
+                    )
+                )
+            else:
+                days.append(PactDay(pact=pact, date=day, deadline_at=deadline))
     created = PactDay.objects.bulk_create(days, ignore_conflicts=True)
     Pact.objects.filter(pk=pact.pk, status=Pact.Status.ACTIVE).update(
         days_materialized_through=horizon
