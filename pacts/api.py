@@ -54,7 +54,7 @@ from .actions import (
     user_update_settings,
 )
 from .breaks import open_break
-from .breaks_api import BreakSerializer, break_json
+from .breaks_api import BreakSerializer, break_data
 from .limits import (
     DISPUTE_WINDOW_MAX_HOURS,
     DISPUTE_WINDOW_MIN_HOURS,
@@ -434,7 +434,7 @@ def pact_detail(pact: Pact, user: User) -> dict:
             "can_miss": today.can_miss(user),
             "can_approve": today.can_approve(user),
         },
-        "current_break": None if current is None else break_json(current, user),
+        "current_break": None if current is None else break_data(current, user),
         "invite_link": invite_link(pact)
         if is_open_invite and pact.created_by_user_id == user.pk
         else None,

@@ -91,8 +91,9 @@ class BreakListSerializer(serializers.Serializer):
     breaks = BreakSerializer(many=True)
 
 
-def break_json(brk: Break, user: User) -> dict:
-    """One break for `user`, with what they may do about it now (the `can_*` rules)."""
+def break_data(brk: Break, user: User) -> dict:
+    """One break for `user`, with what they may do about it now (the `can_*` rules),
+    for BreakSerializer (or a serializer that nests it)."""
     now = timezone.now()
     data = {name: getattr(brk, name) for name in BREAK_FIELDS}
     data |= {
@@ -100,7 +101,11 @@ def break_json(brk: Break, user: User) -> dict:
         "can_decline": brk.can_decline(user, now),
         "can_end": brk.can_end(user, now),
     }
-    return BreakSerializer(data).data
+    return data
+
+
+def break_json(brk: Break, user: User) -> dict:
+    return BreakSerializer(break_data(brk, user)).data
 
 
 BREAK_FIELDS = (

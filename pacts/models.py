@@ -397,7 +397,7 @@ class PactDay(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="days",
+        related_name="break_days",
         db_index=False,
     )
     # When the partner said "Looks good": the dispute window closed then (rule 11).

@@ -128,7 +128,7 @@ class Migration(migrations.Migration):
                 db_index=False,
                 null=True,
                 on_delete=django.db.models.deletion.PROTECT,
-                related_name="days",
+                related_name="break_days",
                 to="pacts.break",
             ),
         ),
