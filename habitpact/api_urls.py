@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from habitpact.api import ApiError
 from ledger import api as ledger_api
 from pacts import api as pacts_api
-from pacts import privacy_api
+from pacts import breaks_api, privacy_api
 from telegram_bot import api as bot_api
 
 app_name = "api"
@@ -76,6 +76,20 @@ urlpatterns = [
         "pacts/<str:pact_id>/days/<str:date>/waive", pacts_api.WaiveView.as_view(), name="day-waive"
     ),
     path("pacts/<str:pact_id>/days/<str:date>/skip", pacts_api.SkipView.as_view(), name="day-skip"),
+    # Rules 10 and 11: breaks and the partner's "Looks good".
+    path(
+        "pacts/<str:pact_id>/days/<str:date>/approve",
+        pacts_api.ApproveView.as_view(),
+        name="day-approve",
+    ),
+    path("pacts/<str:pact_id>/breaks", breaks_api.PactBreaksView.as_view(), name="breaks"),
+    path(
+        "breaks/<str:break_id>/approve", breaks_api.BreakApproveView.as_view(), name="break-approve"
+    ),
+    path(
+        "breaks/<str:break_id>/decline", breaks_api.BreakDeclineView.as_view(), name="break-decline"
+    ),
+    path("breaks/<str:break_id>/end", breaks_api.BreakEndView.as_view(), name="break-end"),
     path("pacts/<str:pact_id>/ledger", ledger_api.LedgerView.as_view(), name="ledger"),
     path(
         "pacts/<str:pact_id>/settlements",

@@ -23,6 +23,7 @@ HTTP_STATUS = {
     "IDEMPOTENCY_MISMATCH": 409,
     "PACT_NOT_ACTIVE": 409,
     "WAIVE_EXCEEDS_BALANCE": 409,  # DECISIONS rule 14
+    "BREAK_ALREADY_PLANNED": 409,  # DECISIONS rule 10: one open or future break per pact
     "VALIDATION_ERROR": 422,
     "RATE_LIMITED": 429,
     # Telegram's Bot API did not answer or refused (the client falls back, issue 14).

@@ -16,7 +16,8 @@ from datetime import date, datetime, time, timedelta
 from babel.numbers import list_currencies
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from habitpact.errors import DomainError
@@ -24,6 +25,7 @@ from ledger.models import balance_of as balance_of  # re-exported: the reads eve
 from ledger.models import balances_of as balances_of
 from outbox.models import notify
 
+from .breaks import close_breaks
 from .limits import (
     DISPUTE_WINDOW_MAX_HOURS,
     DISPUTE_WINDOW_MIN_HOURS,
@@ -347,6 +349,7 @@ def _close(pact: Pact, *, reason: str, now: datetime, by: User | None) -> None:
        resolution window: ending cuts neither short.
     """
     pact.materialize_days(now)
+    close_breaks(pact, now)  # rule 10: no break outlives its pact
     pending = PactDay.objects.filter(pact=pact, status=PactDay.Status.PENDING)
     overdue = list(
         pending.filter(deadline_at__lte=now).select_for_update().values_list("id", flat=True)
@@ -546,32 +549,119 @@ class PactStats:
     skipped_days: int
     waived_days: int
     current_streak: int
+    # --- honesty in the open (issue 12 item 5): the same numbers for both people ---
+    # The initiator's own skips of days in this calendar month (pact zone): what the
+    # allowance (rule 8) counts; a partner's skip and a break day are not among them.
+    skips_used_this_month: int = 0
+    # Rule 9's requests. HERE the skip-requests table (the "skips" branch) is counted:
+    # add its two Subquery counts to `pact_stats`' one query, as `breaks_taken` is.
+    skip_requests_approved: int = 0
+    skip_requests_declined: int = 0
+    # Breaks that were agreed and started (APPROVED and under way or over, ENDED).
+    breaks_taken: int = 0
+    # Days whose check-in was disputed, and how the latest round ended; a dispute still
+    # open counts in disputes_opened only (and in disputed_days).
+    disputes_opened: int = 0
+    disputes_conceded: int = 0
+    disputes_rejected: int = 0
+    disputes_withdrawn: int = 0
+    disputes_expired: int = 0
+    waivers: int = 0
+    approvals: int = 0  # check-ins the partner marked "Looks good" (rule 11)
 
 
 def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
-    """Counts over days up to today, and the current streak, in one query.
+    """Counts over days up to today, the current streak, and the fair-play counts, in
+    one query (a grouped count over the pact's days, breaks as a subquery).
 
     The streak rule is in `pacts/stats.py`.
     """
+    from .breaks import Break  # the model lives beside its rules
+
     today = pact.local_today(now)
+    month_first = today.replace(day=1)
+    month_last = (month_first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     S = PactDay.Status
-    counts = PactDay.objects.filter(pact=pact, date__lte=today).aggregate(
-        total=Count("id"),
-        done=Count("id", filter=Q(status=S.DONE)),
-        missed=Count("id", filter=Q(status=S.MISSED)),
-        disputed=Count("id", filter=Q(status=S.DISPUTED)),
-        skipped=Count("id", filter=Q(status=S.SKIPPED)),
-        waived=Count("id", filter=Q(status=S.WAIVED)),
-        streak=Count("id", filter=streak_filter(last_miss_date(pact))),
+    R = PactDay.Resolution
+
+    def days(**conditions) -> Count:
+        return Count("days", filter=Q(days__date__lte=today, **conditions))
+
+    breaks_taken = (
+        Break.objects.filter(
+            pact=OuterRef("pk"),
+            start_date__lte=today,
+            status__in=[Break.Status.APPROVED, Break.Status.ENDED],
+        )
+        .values("pact")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    row = (
+        Pact.objects.filter(pk=pact.pk)
+        .annotate(last_miss=last_miss_date(OuterRef("pk")))
+        .annotate(
+            n_total=days(),
+            n_done=days(days__status=S.DONE),
+            n_missed=days(days__status=S.MISSED),
+            n_disputed=days(days__status=S.DISPUTED),
+            n_skipped=days(days__status=S.SKIPPED),
+            n_waived=days(days__status=S.WAIVED),
+            n_streak=Count("days", filter=streak_filter(F("last_miss"), prefix="days__")),
+            n_skips_month=Count(
+                "days",
+                filter=Q(
+                    days__status=S.SKIPPED,
+                    # The initiator made the pact (pact_create): no participant lookup.
+                    days__skipped_by_user=F("created_by_user"),
+                    days__date__gte=month_first,
+                    days__date__lte=month_last,
+                ),
+            ),
+            n_disputes=days(days__disputed_at__isnull=False),
+            n_conceded=days(days__resolution=R.CONCEDED),
+            n_rejected=days(days__resolution=R.REJECTED, days__status=S.DONE),
+            n_withdrawn=days(days__resolution=R.WITHDRAWN, days__status=S.DONE),
+            n_expired=days(days__resolution=R.DONE_STANDS),
+            n_approvals=days(days__approved_at__isnull=False),
+            n_breaks=Coalesce(Subquery(breaks_taken), 0),
+        )
+        .values(
+            "n_total",
+            "n_done",
+            "n_missed",
+            "n_disputed",
+            "n_skipped",
+            "n_waived",
+            "n_streak",
+            "n_skips_month",
+            "n_disputes",
+            "n_conceded",
+            "n_rejected",
+            "n_withdrawn",
+            "n_expired",
+            "n_approvals",
+            "n_breaks",
+        )
+        .get()
     )
     return PactStats(
-        total_days=counts["total"],
-        done_days=counts["done"],
-        missed_days=counts["missed"],
-        disputed_days=counts["disputed"],
-        skipped_days=counts["skipped"],
-        waived_days=counts["waived"],
-        current_streak=counts["streak"],
+        total_days=row["n_total"],
+        done_days=row["n_done"],
+        missed_days=row["n_missed"],
+        disputed_days=row["n_disputed"],
+        skipped_days=row["n_skipped"],
+        waived_days=row["n_waived"],
+        current_streak=row["n_streak"],
+        skips_used_this_month=row["n_skips_month"],
+        breaks_taken=row["n_breaks"],
+        disputes_opened=row["n_disputes"],
+        disputes_conceded=row["n_conceded"],
+        disputes_rejected=row["n_rejected"],
+        disputes_withdrawn=row["n_withdrawn"],
+        disputes_expired=row["n_expired"],
+        waivers=row["n_waived"],
+        approvals=row["n_approvals"],
     )
 
 

@@ -54,6 +54,8 @@ from .actions import (
     todays_days,
     user_update_settings,
 )
+from .breaks import open_break
+from .breaks_api import BreakSerializer, break_data
 from .limits import (
     DISPUTE_WINDOW_MAX_HOURS,
     DISPUTE_WINDOW_MIN_HOURS,
@@ -260,6 +262,22 @@ class StatsSerializer(serializers.Serializer):
     skipped_days = serializers.IntegerField()
     waived_days = serializers.IntegerField()
     current_streak = serializers.IntegerField()
+    # Honesty in the open (issue 12): both participants see the same numbers.
+    skips_used_this_month = serializers.IntegerField(
+        help_text="The initiator's own skips of days in this month (pact zone)."
+    )
+    skip_requests_approved = serializers.IntegerField()
+    skip_requests_declined = serializers.IntegerField()
+    breaks_taken = serializers.IntegerField(help_text="Approved breaks that have started.")
+    disputes_opened = serializers.IntegerField(help_text="Days whose check-in was disputed.")
+    disputes_conceded = serializers.IntegerField()
+    disputes_rejected = serializers.IntegerField()
+    disputes_withdrawn = serializers.IntegerField()
+    disputes_expired = serializers.IntegerField(
+        help_text="Disputes left unanswered: the check-in stood."
+    )
+    waivers = serializers.IntegerField()
+    approvals = serializers.IntegerField(help_text='Check-ins the partner marked "Looks good".')
 
 
 class TodaySerializer(serializers.Serializer):
@@ -271,6 +289,7 @@ class TodaySerializer(serializers.Serializer):
     can_dispute = serializers.BooleanField()
     can_skip = serializers.BooleanField()
     can_miss = serializers.BooleanField()
+    can_approve = serializers.BooleanField(help_text='Whether you may say "Looks good" now.')
 
 
 class PactDetailSerializer(serializers.Serializer):
@@ -279,6 +298,9 @@ class PactDetailSerializer(serializers.Serializer):
     balance = serializers.IntegerField(help_text="Positive: the initiator owes the partner.")
     stats = StatsSerializer()
     today = TodaySerializer(allow_null=True)
+    current_break = BreakSerializer(
+        allow_null=True, help_text="The break running or ahead (approved or proposed), if any."
+    )
     invite_link = serializers.CharField(
         allow_null=True, help_text="For the initiator while the invite is open."
     )
@@ -334,6 +356,13 @@ class DaySerializer(serializers.Serializer):
     resolution = serializers.ChoiceField(choices=PactDay.Resolution.choices, allow_null=True)
     resolution_at = serializers.DateTimeField(allow_null=True)
     skipped_at = serializers.DateTimeField(allow_null=True)
+    break_id = serializers.UUIDField(
+        source="on_break_id", allow_null=True, help_text="The break that made this a day off."
+    )
+    approved_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text='When the partner said "Looks good" (the dispute window closed then).',
+    )
 
 
 class DayResponseSerializer(serializers.Serializer):
@@ -394,6 +423,7 @@ class InvitePreviewSerializer(serializers.Serializer):
 def pact_detail(pact: Pact, user: User) -> dict:
     """GET /pacts/{id}'s body. `pact` comes from `pact_for` (participants prefetched)."""
     today = today_for(pact)
+    current = open_break(pact)
     is_open_invite = pact.status == Pact.Status.PENDING_ACCEPT
     body = {
         "pact": pact,
@@ -411,7 +441,9 @@ def pact_detail(pact: Pact, user: User) -> dict:
             "can_dispute": today.can_dispute(user),
             "can_skip": today.can_skip(user),
             "can_miss": today.can_miss(user),
+            "can_approve": today.can_approve(user),
         },
+        "current_break": None if current is None else break_data(current, user),
         "invite_link": invite_link(pact)
         if is_open_invite and pact.created_by_user_id == user.pk
         else None,
@@ -762,6 +794,23 @@ class WaiveView(APIView):
         """Forgive a missed day (partner): a WAIVER entry reverses the forfeit."""
         found = day_of(request.user, pact_id, date)
         return Response(day_body(found.waive(request.user)))
+
+
+class ApproveView(APIView):
+    @extend_schema(
+        operation_id="days_approve",
+        tags=["days"],
+        request=None,
+        parameters=[PACT_ID, DAY_DATE],
+        responses={200: DayResponseSerializer, **error_responses(*DAY_ACTION_ERRORS)},
+    )
+    def post(self, request, pact_id, date):
+        """ "Looks good" (partner, a DONE day inside its dispute window): closes the window
+        at once and tells the initiator. Again: the same day, no second message.
+        409 DISPUTE_WINDOW_CLOSED after the window; 409 INVALID_STATE_TRANSITION on a
+        day not DONE; 403 FORBIDDEN_WRONG_ROLE for the initiator."""
+        found = day_of(request.user, pact_id, date)
+        return Response(day_body(found.approve(request.user)))
 
 
 class SkipView(APIView):

@@ -360,13 +360,30 @@ class Pact(models.Model):
             if self.days_materialized_through
             else self.activated_at.astimezone(self.tz).date()
         )
+        # Once a day per pact (the job comes when the horizon moves): close the breaks the
+        # clock has closed, so "one open break" stays true (pacts/breaks.py).
+        settle_breaks(self, now)
         if first > horizon:
             return 0
-        days = [
-            PactDay(pact=self, date=day, deadline_at=deadline)
-            for day in due_dates(self.schedule_days, self.start_date, self.end_date, first, horizon)
-            if (deadline := self.deadline_on(day)) > self.activated_at
-        ]
+        on_break = break_day_dates(self, first, horizon)
+        days = []
+        for day in due_dates(self.schedule_days, self.start_date, self.end_date, first, horizon):
+            deadline = self.deadline_on(day)
+            if deadline <= self.activated_at:
+                continue
+            if day in on_break:  # inside an approved break: a day off from the start (rule 10)
+                days.append(
+                    PactDay(
+                        pact=self,
+                        date=day,
+                        deadline_at=deadline,
+                        status=PactDay.Status.SKIPPED,
+                        skipped_at=now,
+                        on_break_id=on_break[day],
+                    )
+                )
+            else:
+                days.append(PactDay(pact=self, date=day, deadline_at=deadline))
         created = PactDay.objects.bulk_create(days, ignore_conflicts=True)
         Pact.objects.filter(pk=self.pk, status=Pact.Status.ACTIVE).update(
             days_materialized_through=horizon
@@ -522,6 +539,19 @@ class PactDay(models.Model):
     )
     reminded_at = models.DateTimeField(null=True, blank=True)
 
+    # --- breaks and the partner's review (rules 10, 11) ---
+    # The break that made this day SKIPPED (`pacts/breaks.py`); empty for a person's skip.
+    on_break = models.ForeignKey(
+        "Break",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="break_days",
+        db_index=False,
+    )
+    # When the partner said "Looks good": the dispute window closed then (rule 11).
+    approved_at = models.DateTimeField(null=True, blank=True)
+
     created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -566,6 +596,11 @@ class PactDay(models.Model):
                 fields=["skipped_by_user"],
                 name="idx_pact_days_skipped_by",
                 condition=Q(skipped_by_user__isnull=False),
+            ),
+            models.Index(
+                fields=["on_break"],
+                name="idx_pact_days_on_break",
+                condition=Q(on_break__isnull=False),
             ),
         ]
         constraints = [
@@ -753,6 +788,62 @@ class PactDay(models.Model):
                 {"balance": balance, "amount": self.pact.stake_amount},
             )
         return None
+
+    # --- the partner's review (rule 11) -------------------------------------------------
+
+    def _refusal_approve(self, user: User, now: datetime) -> DomainError | None:
+        """ "Looks good": the partner, on a DONE day whose dispute window is open."""
+        role = self.pact.role_of(user)
+        if role is None:
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+        # Like a dispute, a review outlives the pact's end (rule 13).
+        if self.pact.status not in (Pact.Status.ACTIVE, Pact.Status.ENDED):
+            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+        if role != PactParticipant.Role.PARTNER:
+            return DomainError(
+                "FORBIDDEN_WRONG_ROLE", "Only your partner can say your check-in looks good."
+            )
+        if self.status == self.Status.DISPUTED:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "This check-in is in dispute: withdraw the dispute to let it stand.",
+                {"status": self.status},
+            )
+        if self.status != self.Status.DONE:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "Only a checked-in day can be approved.",
+                {"status": self.status},
+            )
+        if not self.dispute_window_open(now):
+            return DomainError(
+                "DISPUTE_WINDOW_CLOSED",
+                "The review window for this day has closed: the check-in stands.",
+                {"window_end": self.dispute_open_until and self.dispute_open_until.isoformat()},
+            )
+        return None
+
+    def can_approve(self, user: User, now: datetime | None = None) -> bool:
+        return self._refusal_approve(user, _now(now)) is None
+
+    def approve(self, user: User, *, now: datetime | None = None) -> PactDay:
+        """DONE stays DONE, reviewed: the partner's "Looks good" closes the dispute
+        window at once (`dispute_open_until` = now) and the initiator is told. Asked
+        again once approved, answers with the day and writes nothing."""
+        now = _now(now)
+        with transaction.atomic():
+            self.lock()
+            if self.approved_at is not None and self.pact.role_of(user) == (
+                PactParticipant.Role.PARTNER
+            ):
+                return self
+            self._raise(self._refusal_approve(user, now))
+            self.approved_at = now
+            self.dispute_open_until = now
+            self.save(update_fields=["approved_at", "dispute_open_until", "updated_at"])
+            notify(self.pact.initiator, "checkin_approved", f"approve:{self.pk}", day=self, by=user)
+        self._log("day_approved", user)
+        return self
 
     def awaiting_sweep(self, now: datetime | None = None) -> bool:
         """Still PENDING although its deadline has passed: nothing can be done about it
@@ -1017,3 +1108,8 @@ def members_by_pact(pact_ids: Iterable[uuid.UUID], kind: str) -> dict:
 def bot_link(start_param: str) -> str:
     """A t.me link that opens the Mini App at `start_param` (works in groups too)."""
     return f"https://t.me/{settings.TELEGRAM_BOT_USERNAME}?startapp={start_param}"
+
+
+# Breaks are their own concept in their own module; imported here so Django registers
+# the model with the others (and `PactDay.on_break` resolves).
+from .breaks import Break, break_day_dates, settle_breaks  # noqa: E402, F401

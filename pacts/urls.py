@@ -3,7 +3,19 @@
 
 from django.urls import path, re_path
 
-from .views import account, create, day, detail, dev, history, home, invite, recap, settings
+from .views import (
+    account,
+    breaks,
+    create,
+    day,
+    detail,
+    dev,
+    history,
+    home,
+    invite,
+    recap,
+    settings,
+)
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -17,9 +29,17 @@ urlpatterns = [
     path("pacts/<uuid:pact_id>/days/<str:day>", day.day_detail, name="day_detail"),
     re_path(
         r"^pacts/(?P<pact_id>[0-9a-f-]{36})/days/(?P<day>[^/]+)/"
-        r"(?P<action>check-in|skip|miss|dispute|resolve|waive)$",
+        r"(?P<action>check-in|skip|miss|dispute|resolve|waive|approve)$",
         day.day_action,
         name="day_action",
+    ),
+    # Rule 10: breaks, from the pact screen.
+    path("pacts/<uuid:pact_id>/breaks", breaks.break_new, name="break_new"),
+    re_path(
+        r"^pacts/(?P<pact_id>[0-9a-f-]{36})/breaks/(?P<break_id>[0-9a-f-]{36})/"
+        r"(?P<action>approve|decline|end)$",
+        breaks.break_action,
+        name="break_action",
     ),
     path("invite/<str:code>", invite.invite, name="invite"),
     re_path(

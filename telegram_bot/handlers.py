@@ -26,6 +26,7 @@ from habitpact.ratelimit import RateLimited, limit_user
 from ledger.actions import settlement_confirm, settlement_for
 from ledger.models import Settlement
 from pacts.actions import day_for, invite_for, invite_status, pact_for, parse_day
+from pacts.breaks import break_for
 from pacts.models import User, bot_link
 from pacts.reach import messages_allowed, messages_refused
 
@@ -327,12 +328,35 @@ def do_later(user: User, argument: str) -> str:
     return "No rush — tap Confirm once it's sorted. ⏳"
 
 
+# --- rules 10 and 11: breaks and the partner's review ----------------------------------
+
+
+def do_looks_good(user: User, argument: str) -> str:
+    day = _pact_day(user, argument).approve(user)
+    return f"👍 Approved — {day.pact.initiator.display_name}'s check-in stands."
+
+
+def do_approve_break(user: User, argument: str) -> str:
+    brk = break_for(user, argument).approve(user)
+    return f"Break approved ✅ — no check-ins {msg.short_date(brk.start_date)}–" + (
+        f"{msg.short_date(brk.end_date)}."
+    )
+
+
+def do_decline_break(user: User, argument: str) -> str:
+    break_for(user, argument).decline(user)
+    return "Break declined — the schedule stays as it is."
+
+
 CALLBACKS: dict[str, Callable[[User, str], str]] = {
     "later": do_later,
     "checkin": do_checkin,
     "concede": do_concede,
     "reject": do_reject,
     "confirm_settlement": do_confirm_settlement,
+    "looks_good": do_looks_good,
+    "approve_break": do_approve_break,
+    "decline_break": do_decline_break,
 }
 
 
@@ -342,7 +366,17 @@ CALLBACK_SCOPES = {"checkin": "checkin", "later": "read"}
 SLOW_DOWN = "🐢 Slow down! Try again in {seconds} s."
 
 # Buttons whose press settles the message: their action buttons go once used.
-CLOSING_ACTIONS = frozenset({"checkin", "concede", "reject", "confirm_settlement"})
+CLOSING_ACTIONS = frozenset(
+    {
+        "checkin",
+        "concede",
+        "reject",
+        "confirm_settlement",
+        "looks_good",
+        "approve_break",
+        "decline_break",
+    }
+)
 
 
 def on_callback(query: CallbackQuery, replier: Replier) -> None:

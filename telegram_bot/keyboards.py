@@ -6,6 +6,8 @@ python-telegram-bot does not enforce and Telegram rejects):
     checkin:{pact_id}:{date}            concede:{pact_id}:{date}
     reject:{pact_id}:{date}             confirm_settlement:{settlement_id}
     later:{settlement_id}               open_app:{start_param}
+    looks_good:{pact_id}:{date}         approve_break:{break_id}
+    decline_break:{break_id}
 
 Buttons that open the Mini App are `web_app` buttons in private chats (so the app gets
 signed initData) and `https://t.me/<bot>?startapp=...` links elsewhere (Telegram allows
@@ -89,6 +91,21 @@ def confirm_settlement_button(text: str, settlement_id) -> InlineKeyboardButton:
 
 def later_button(settlement_id) -> InlineKeyboardButton:
     return action_button("Not Yet ⏳", "later", settlement_id)
+
+
+# --- rules 10 and 11: breaks and the partner's review ----------------------------------
+
+
+def looks_good_button(pact_id, day: date) -> InlineKeyboardButton:
+    return action_button("👍 Looks good", "looks_good", pact_id, day.isoformat())
+
+
+def approve_break_button(break_id) -> InlineKeyboardButton:
+    return action_button("Approve break ✅", "approve_break", break_id)
+
+
+def decline_break_button(break_id) -> InlineKeyboardButton:
+    return action_button("Decline", "decline_break", break_id)
 
 
 def rows(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup | None:

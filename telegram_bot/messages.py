@@ -34,6 +34,7 @@ from ledger.models import LedgerEntry, Settlement
 from outbox.models import Kind, OutboxMessage, receives
 from pacts import recap
 from pacts.actions import balance_of, open_days, pact_stats
+from pacts.breaks import Break
 from pacts.models import Pact, PactDay, PactParticipant, User
 from pacts.templatetags.hp import clock_text, owes_text
 
@@ -295,8 +296,28 @@ def checkin_partner(ctx: Context) -> Rendered:
             "Not convinced? You can dispute until "
             f"<b>{when(day.dispute_open_until, ctx.tz, ctx.now)}</b>."
         )
-    button = kb.app_button("View / dispute →", _day_path(pact, day.date))
-    return Rendered("\n".join(lines), kb.rows([button]))
+    # Rule 11: the partner's two answers beside the evidence. Dispute opens the day in
+    # the app (a reason is typed there); Looks good acts in place.
+    review = []
+    if day.can_dispute(ctx.recipient, ctx.now):
+        review.append(kb.app_button("🤨 Dispute", _day_path(pact, day.date)))
+    if day.can_approve(ctx.recipient, ctx.now):
+        review.append(kb.looks_good_button(pact.pk, day.date))
+    if not review:
+        review.append(kb.app_button("View day →", _day_path(pact, day.date)))
+    return Rendered("\n".join(lines), kb.rows(review))
+
+
+def checkin_approved(ctx: Context) -> Rendered:
+    """To the initiator, when the partner says "Looks good" (rule 11)."""
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    by = _user(ctx.payload.get("by_id")) or pact.partner
+    text = (
+        f"✅ <b>{name(by)}</b> approved your check-in for <b>{short(pact.title)}</b> "
+        f"{_on_day(pact, day, ctx.now)}. No disputes now — it stands. 🙌"
+    )
+    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
 
 
 def day_skipped(ctx: Context) -> Rendered:
@@ -307,6 +328,94 @@ def day_skipped(ctx: Context) -> Rendered:
         f"⏭️ <b>{name(by)}</b> skipped <b>{short(pact.title)}</b> for {short_date(day.date)}.\n"
         "No check-in needed that day, and nothing goes on the tab."
     )
+    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+
+
+# --- breaks (rule 10) --------------------------------------------------------------------
+
+
+def _break(payload: dict, pact: Pact) -> Break:
+    brk = Break.objects.filter(pk=payload.get("break_id"), pact=pact).first()
+    if brk is None:
+        raise Skip(f"gone: break {payload.get('break_id')}")
+    brk.pact = pact
+    return brk
+
+
+def _span(brk: Break) -> str:
+    """ "Dec 10 – Dec 14 (5 days)"."""
+    return f"{short_date(brk.start_date)} – {short_date(brk.end_date)} ({plural(brk.days, 'day')})"
+
+
+def break_proposed(ctx: Context) -> Rendered:
+    """To the partner: the initiator asks for a break, with the buttons to answer."""
+    pact = _pact(ctx.payload)
+    brk = _break(ctx.payload, pact)
+    if brk.status != brk.Status.PROPOSED:
+        raise Skip(f"obsolete: break is {brk.status}")
+    lines = [
+        f"🏖️ <b>{name(brk.proposed_by_user)}</b> asks for a break from "
+        f"<b>{short(pact.title)}</b>: {_span(brk)}."
+    ]
+    if brk.reason:
+        lines.append(f'Reason: "{e(brk.reason)}"')
+    lines.append("No check-ins and nothing on the tab those days — if you agree.")
+    actions = []
+    if brk.can_approve(ctx.recipient, ctx.now):
+        actions.append(kb.approve_break_button(brk.pk))
+    if brk.can_decline(ctx.recipient, ctx.now):
+        actions.append(kb.decline_break_button(brk.pk))
+    open_pact = [kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]
+    return Rendered("\n".join(lines), kb.rows(actions, open_pact))
+
+
+def break_started(ctx: Context) -> Rendered:
+    """To the initiator: the partner put the pact on a break (approved at once)."""
+    pact = _pact(ctx.payload)
+    brk = _break(ctx.payload, pact)
+    by = _user(ctx.payload.get("by_id")) or pact.partner
+    text = (
+        f"🏖️ <b>{name(by)}</b> put <b>{short(pact.title)}</b> on a break: {_span(brk)}.\n"
+        "No check-ins needed those days, and nothing goes on the tab. Enjoy!"
+    )
+    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+
+
+def break_approved(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    brk = _break(ctx.payload, pact)
+    by = _user(ctx.payload.get("by_id")) or pact.partner
+    text = (
+        f"✅ <b>{name(by)}</b> approved your break from <b>{short(pact.title)}</b>: "
+        f"{_span(brk)}.\nNo check-ins those days. Rest up! 🏖️"
+    )
+    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+
+
+def break_declined(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    brk = _break(ctx.payload, pact)
+    by = _user(ctx.payload.get("by_id")) or pact.partner
+    text = (
+        f"🙅 <b>{name(by)}</b> declined your break from <b>{short(pact.title)}</b> "
+        f"({short_date(brk.start_date)} – {short_date(brk.end_date)}).\n"
+        "The schedule stays as it is."
+    )
+    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+
+
+def break_ended(ctx: Context) -> Rendered:
+    pact = _pact(ctx.payload)
+    brk = _break(ctx.payload, pact)
+    by = _user(ctx.payload.get("by_id"))
+    if brk.status == brk.Status.CANCELLED:
+        headline = (
+            f"↩️ <b>{name(by)}</b> called off the break from <b>{short(pact.title)}</b> "
+            f"({short_date(brk.start_date)} – {short_date(brk.end_date)})."
+        )
+    else:
+        headline = f"▶️ <b>{name(by)}</b> ended the break from <b>{short(pact.title)}</b> early."
+    text = f"{headline}\nCheck-ins are back on schedule."
     return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
 
 
@@ -625,6 +734,12 @@ RENDERERS: dict[Kind, Callable[[Context], Rendered]] = {
     Kind.REMINDER: reminder,
     Kind.CHECKIN_CONFIRMED: checkin_confirmed,
     Kind.CHECKIN_PARTNER: checkin_partner,
+    Kind.CHECKIN_APPROVED: checkin_approved,
+    Kind.BREAK_PROPOSED: break_proposed,
+    Kind.BREAK_STARTED: break_started,
+    Kind.BREAK_APPROVED: break_approved,
+    Kind.BREAK_DECLINED: break_declined,
+    Kind.BREAK_ENDED: break_ended,
     Kind.DAY_SKIPPED: day_skipped,
     Kind.MISSED: missed,
     Kind.DISPUTE_OPENED_INITIATOR: dispute_opened_initiator,

@@ -110,8 +110,13 @@ def test_the_openapi_schema_validates_and_documents_every_endpoint():
         "/api/v1/settlements/{settlement_id}/cancel": {"post"},
         "/api/v1/invites/{code}": {"get"},
         "/api/v1/invites/{code}/accept": {"post"},
+        # Rules 10 and 11: breaks and "Looks good".
+        "/api/v1/pacts/{pact_id}/breaks": {"get", "post"},
+        "/api/v1/breaks/{break_id}/approve": {"post"},
+        "/api/v1/breaks/{break_id}/decline": {"post"},
+        "/api/v1/breaks/{break_id}/end": {"post"},
     }
-    for action in ("checkin", "miss", "dispute", "resolve", "waive", "skip"):
+    for action in ("checkin", "miss", "dispute", "resolve", "waive", "skip", "approve"):
         expected[f"/api/v1/pacts/{{pact_id}}/days/{{date}}/{action}"] = {"post"}
     assert {p: set(ops) - {"parameters"} for p, ops in paths.items()} == expected
     checkin = paths["/api/v1/pacts/{pact_id}/days/{date}/checkin"]["post"]

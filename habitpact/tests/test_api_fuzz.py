@@ -39,6 +39,7 @@ from conftest import make_active_pact, make_terms, make_user
 from habitpact.auth import issue_token
 from ledger.actions import settlement_propose
 from pacts.actions import day_for, pact_create
+from pacts.breaks import break_propose
 from pacts.sweeps import process_deadlines
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
@@ -86,7 +87,8 @@ def bot_api():
 def world(clock, initiator, partner, stranger, bot_api, settings):
     """Wednesday 2025-01-22 09:00 in Alex and Sam's pact (72-hour dispute window):
     Monday DONE and open to dispute, Tuesday MISSED (£5 owed), a pending £1 settlement,
-    Wednesday and Thursday PENDING; plus an open invite and a stranger."""
+    Wednesday and Thursday PENDING, a break Alex asked for (Sat–Mon); plus an open invite
+    and a stranger."""
     settings.TELEGRAM_BOT_TOKEN = bot_api.token
     settings.TELEGRAM_API_URL = bot_api.url
     pact = make_active_pact(initiator, partner, dispute_window_hours=72)
@@ -95,12 +97,16 @@ def world(clock, initiator, partner, stranger, bot_api, settings):
     process_deadlines()
     day_for(pact, date(2025, 1, 23))
     settlement = settlement_propose(pact, initiator, amount=100)
+    asked, _ = break_propose(
+        pact, initiator, start_date=date(2025, 1, 25), end_date=date(2025, 1, 27), reason="Trip"
+    )
     pending = pact_create(initiator=initiator, terms=make_terms(start_date=date(2025, 1, 22)))
     newcomer = make_user("Noa")
     return {
         "pact_id": [str(pact.pk), str(pending.pk)],
         "date": ["2025-01-20", "2025-01-21", "2025-01-22", "2025-01-23"],
         "settlement_id": [str(settlement.pk)],
+        "break_id": [str(asked.pk)],
         "code": [pending.invite_code, pact.invite_code],
         "tokens": [issue_token(u) for u in (initiator, partner, stranger, newcomer)],
     }

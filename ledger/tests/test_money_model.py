@@ -3,7 +3,8 @@ after every step.
 
 A hypothesis `RuleBasedStateMachine` plays three people (two in London, one in
 Santiago) who create, accept and decline pacts, check in, skip, own up to misses,
-dispute and resolve, waive, settle up, end pacts and delete their accounts, while the
+dispute and resolve, say "Looks good", waive, take breaks (propose, approve, decline,
+end early), settle up, end pacts and delete their accounts, while the
 clock (time-machine) runs across deadlines and DST changes and the scheduled sweeps
 run. Every action goes through the same domain function the API, the Mini App, the bot
 and the jobs call, so what this finds, users can reach.
@@ -21,9 +22,13 @@ After every step it checks:
 6. a pact that is not ACTIVE has no PENDING day, and no day whose deadline has passed
    ever disappears (rule 13: closing decides overdue days, it doesn't drop them);
 7. every deadline can be met: it falls after the start of its day (rule 12);
-8. a refusal (DomainError) changed nothing: days, ledger, settlements, pacts and
+8. a refusal (DomainError) changed nothing: days, ledger, settlements, pacts, breaks and
    balances are exactly as before; and a few actions the rules clearly allow are not
-   refused (an oracle: check-in on time, a dispute inside its window, ...).
+   refused (an oracle: check-in on time, a dispute inside its window, ...);
+9. breaks (rule 10): at most one open break per pact, each 1–30 days; every day inside
+   an approved break is a day off (SKIPPED, never PENDING), and a break day belongs to
+   an approved or ended break that covers its date; a Looks-good day is DONE with its
+   dispute window closed (rule 11).
 
 Budget: CI runs a small, derandomised (reproducible) budget on each engine. A larger,
 random run (the seed is printed on failure; `--hypothesis-seed=N` replays it):
@@ -45,7 +50,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 import time_machine
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from hypothesis import HealthCheck, Verbosity, settings
 from hypothesis import strategies as st
@@ -73,6 +78,7 @@ from pacts.actions import (
     pact_decline,
     pact_end,
 )
+from pacts.breaks import Break, break_propose
 from pacts.models import Pact, PactDay, User
 from pacts.privacy import user_delete
 
@@ -131,6 +137,7 @@ ACTION_ROLE = {
     "reject": "initiator",
     "withdraw": "partner",
     "waive": "partner",
+    "looks-good": "partner",
 }
 ACTION_NEEDS = {
     "check-in": "PENDING",
@@ -141,6 +148,7 @@ ACTION_NEEDS = {
     "reject": "DISPUTED",
     "withdraw": "DISPUTED",
     "waive": "MISSED",
+    "looks-good": "DONE",
 }
 
 
@@ -241,7 +249,12 @@ class MoneyModel(RuleBasedStateMachine):
 
     def _fingerprint(self) -> tuple:
         return (
-            sorted(PactDay.objects.values_list("id", "status", "resolution")),
+            sorted(
+                PactDay.objects.values_list(
+                    "id", "status", "resolution", "approved_at", "on_break_id"
+                )
+            ),
+            sorted(Break.objects.values_list("id", "status", "end_date")),
             LedgerEntry.objects.count(),
             sorted(Settlement.objects.values_list("id", "status")),
             sorted(Pact.objects.values_list("id", "status")),
@@ -368,7 +381,17 @@ class MoneyModel(RuleBasedStateMachine):
     @rule(
         step=st.tuples(
             st.sampled_from(
-                ["check-in", "dispute", "waive", "miss", "concede", "skip", "reject", "withdraw"]
+                [
+                    "check-in",
+                    "dispute",
+                    "waive",
+                    "miss",
+                    "concede",
+                    "skip",
+                    "reject",
+                    "withdraw",
+                    "looks-good",
+                ]
             ),
             i,
             i,
@@ -437,6 +460,18 @@ class MoneyModel(RuleBasedStateMachine):
                 and who == ("partner" if resolution == "WITHDRAW" else "initiator")
             )
             self._attempt(action, lambda: day.resolve(user, resolution), must_succeed=allowed)
+        elif action == "looks-good":
+            allowed = (
+                who == "partner"
+                and day.status == S.DONE
+                and (day.dispute_window_open(now) or day.approved_at is not None)
+                and pact.status in (Pact.Status.ACTIVE, Pact.Status.ENDED)
+            )
+            done = self._attempt(action, lambda: day.approve(user), must_succeed=allowed)
+            if done is not None:  # a double tap changes nothing
+                before = self._fingerprint()
+                PactDay.objects.get(pk=day.pk).approve(user)
+                assert self._fingerprint() == before, "a second Looks good changed something"
         elif action == "waive":
             if not CHECK_RULE_14_NEVER_BELOW_ZERO and balance_of(pact) < pact.stake_amount:
                 return  # the known rule-14 hole: this waiver would take the tab below zero
@@ -446,6 +481,65 @@ class MoneyModel(RuleBasedStateMachine):
                 and balance_of(pact) >= pact.stake_amount
             )
             self._attempt(action, lambda: day.waive(user), must_succeed=allowed)
+
+    # --- breaks (rule 10) -----------------------------------------------------------
+
+    @precondition(lambda self: self.kinds["active"])
+    @rule(
+        step=st.tuples(
+            st.sampled_from(["propose", "propose", "approve", "decline", "end"]),
+            i,
+            st.sampled_from(["initiator", "partner", "partner", "stranger"]),
+            st.sampled_from([1, 2, 0, 3]),
+            st.sampled_from([1, 3, 30, 31]),
+        )
+    )
+    def take_break(self, step):
+        """(action, pact, who, starts in n days, lasting n days). Propose a break, or
+        answer or end the pact's latest one. Starting today (0) and 31 days are refused."""
+        action, p, who, starts_in, days = step
+        pact = self._pact(p, "active")
+        user = self._member(pact, who)
+        if user is None:
+            return
+        now = timezone.now()
+        today = pact.local_today(now)
+        if action == "propose":
+            start = today + timedelta(days=starts_in)
+            end = start + timedelta(days=days - 1)
+            blocking = Break.objects.filter(pact=pact, status__in=Break.OPEN).filter(
+                Q(status=Break.Status.APPROVED, end_date__gte=today)
+                | Q(status=Break.Status.PROPOSED, start_date__gt=today)
+            )
+            allowed = (
+                who != "stranger"
+                and starts_in >= 1
+                and days <= 30
+                and not blocking.exists()
+                and (pact.end_date is None or start <= pact.end_date)
+            )
+            self._attempt(
+                "break propose",
+                lambda: break_propose(pact, user, start_date=start, end_date=end, reason="Trip"),
+                must_succeed=allowed,
+            )
+            return
+        brk = pact.breaks.order_by("-created_at").first()
+        if brk is None:
+            return
+        brk.pact = pact
+        if action == "approve":
+            allowed = (
+                who == "partner" and brk.status == Break.Status.PROPOSED and brk.start_date > today
+            )
+            self._attempt("break approve", lambda: brk.approve(user), must_succeed=allowed)
+        elif action == "decline":
+            self._attempt("break decline", lambda: brk.decline(user))
+        else:
+            allowed = (
+                who != "stranger" and brk.status == Break.Status.APPROVED and brk.end_date >= today
+            )
+            self._attempt("break end", lambda: brk.end(user), must_succeed=allowed)
 
     # --- settlements ----------------------------------------------------------------
 
@@ -593,6 +687,33 @@ class MoneyModel(RuleBasedStateMachine):
                     d.pact_id == pact.pk and d.status == PactDay.Status.PENDING for d in days
                 ), f"a {pact.status} pact has a PENDING day"
             FIGURES["invariant checks"] += 4
+
+        # Rule 10: breaks. Rule 11: a Looks-good day is DONE with its window closed.
+        breaks = list(Break.objects.all())
+        open_per_pact = Counter(b.pact_id for b in breaks if b.status in Break.OPEN)
+        assert all(n == 1 for n in open_per_pact.values()), "two open breaks on a pact"
+        by_id = {b.pk: b for b in breaks}
+        for brk in breaks:
+            assert 1 <= brk.days <= 30, f"a break of {brk.days} days"
+            if brk.status == Break.Status.APPROVED:
+                inside = [
+                    d
+                    for d in days
+                    if d.pact_id == brk.pact_id and brk.start_date <= d.date <= brk.end_date
+                ]
+                assert not any(d.status == PactDay.Status.PENDING for d in inside), (
+                    "a day inside an approved break is still PENDING"
+                )
+        for day in days:
+            if day.on_break_id is not None:
+                brk = by_id[day.on_break_id]
+                assert day.status == PactDay.Status.SKIPPED, f"break day is {day.status}"
+                assert brk.status in (Break.Status.APPROVED, Break.Status.ENDED)
+                assert brk.start_date <= day.date <= brk.end_date, "break day outside its break"
+            if day.approved_at is not None:
+                assert day.status == PactDay.Status.DONE, f"approved day is {day.status}"
+                assert not day.dispute_window_open(now), "approved, yet open to dispute"
+        FIGURES["invariant checks"] += 3
 
         if CHECK_RULE_13_CLOSE_DECIDES_OVERDUE_DAYS:
             # A day may only leave when its pact closes, and only if its deadline is

@@ -122,6 +122,18 @@ def status_icon(status: str) -> str:
 
 
 @register.filter
+def day_state(day) -> str:
+    """A day's CSS state: its status, or "break" for a day off inside a break (rule 10)."""
+    return "break" if getattr(day, "on_break_id", None) else day.status.lower()
+
+
+@register.filter
+def day_label(day) -> str:
+    """A day's state in words, "Break 🏖️" for a day off inside a break."""
+    return "Break 🏖️" if getattr(day, "on_break_id", None) else status_label(day.status)
+
+
+@register.filter
 def status_label(status: str) -> str:
     return {
         "PENDING": "Pending",

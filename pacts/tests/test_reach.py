@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from ledger.actions import settlement_cancel, settlement_propose
+from outbox.models import OutboxMessage, notify
 from pacts.actions import day_for
-from pacts.models import OutboxMessage, PactDay, User, notify
+from pacts.models import PactDay, User
 from pacts.reach import (
     NEWS_SHELF_LIFE,
     is_current,

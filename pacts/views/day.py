@@ -39,6 +39,7 @@ def _day_context(pact: Pact, day: PactDay, user: User, now: datetime) -> dict:
         "can_reject": day.can_resolve(user, "REJECT", now),
         "can_withdraw": day.can_resolve(user, "WITHDRAW", now),
         "can_waive": day.can_waive(user, now),
+        "can_approve": day.can_approve(user, now),
         "dispute_open": day.status == PactDay.Status.DONE and day.dispute_window_open(now),
         "checkin_key": uuid.uuid4().hex,
     }
@@ -61,6 +62,7 @@ SUCCESS = {
     "REJECT": "You stood by it. 💪",
     "WITHDRAW": "Dispute withdrawn. The check-in stands.",
     "waive": "Miss waived. Generous! 🤝",
+    "approve": "Looks good! 👍 The check-in stands.",
 }
 
 
@@ -85,6 +87,8 @@ def _perform(action: str, day: PactDay, user: User, request: HttpRequest, now: d
         return resolution
     elif action == "waive":
         day.waive(user, now=now)
+    elif action == "approve":  # rule 11: "Looks good"
+        day.approve(user, now=now)
     else:  # pragma: no cover - the URL pattern lists the actions
         raise DomainError("NOT_FOUND", "Unknown action.")
     return action

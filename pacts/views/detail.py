@@ -22,7 +22,8 @@ from pacts.actions import (
     pact_stats,
     today_for,
 )
-from pacts.models import Pact, User
+from pacts.breaks import BREAK_MAX_DAYS, open_break
+from pacts.models import Pact, PactDay, User
 from pacts.templatetags.hp import WEEKDAY_SHORT, owes_text
 from pacts.views.common import declined_by, journey_text, other_member
 
@@ -47,11 +48,44 @@ def _week(pact: Pact, now: datetime) -> list[dict]:
     ]
 
 
+def _break_context(pact: Pact, user: User, now: datetime) -> dict:
+    """Rule 10 on the pact screen: the break running or ahead and what the viewer may do
+    about it, or the form to plan one (one query)."""
+    current = open_break(pact, now)
+    today = pact.local_today(now)
+    return {
+        "current_break": current,
+        "on_break": current is not None and current.is_running(today),
+        "can_approve_break": current is not None and current.can_approve(user, now),
+        "can_decline_break": current is not None and current.can_decline(user, now),
+        "can_end_break": current is not None and current.can_end(user, now),
+        "can_plan_break": current is None and pact.status == Pact.Status.ACTIVE,
+        "break_earliest": today + timedelta(days=1),
+        "break_latest": today + timedelta(days=BREAK_MAX_DAYS),
+    }
+
+
+def _review_context(pact: Pact, user: User, days: list[PactDay], now: datetime) -> dict:
+    """Rule 11 on the pact screen: the check-ins the partner may still review, with
+    the note and the time left, and their two answers."""
+    reviews = []
+    for day in days:
+        day.pact = pact
+        if day.can_approve(user, now):
+            reviews.append({"day": day, "can_dispute": day.can_dispute(user, now)})
+    return {"reviews": reviews}
+
+
 def detail_context(pact: Pact, user: User, now: datetime) -> dict:
     today = today_for(pact, now=now)
     balance = balance_of(pact)
     stats = pact_stats(pact, now=now)
+    # Days still open to dispute or in dispute: an ended pact lists them (rule 13), the
+    # partner reviews the check-ins among them (rule 11).
+    still_open = open_days(pact, now=now) if pact.status in REVIEWABLE else []
     return {
+        **_break_context(pact, user, now),
+        **_review_context(pact, user, still_open, now),
         "pact": pact,
         "role": pact.role_of(user),
         "other": other_member(pact, user),
@@ -68,9 +102,11 @@ def detail_context(pact: Pact, user: User, now: datetime) -> dict:
         "week": _week(pact, now),
         "checkin_key": uuid.uuid4().hex,
         # An ended pact's days still open to dispute or in dispute (rule 13).
-        "open_days": open_days(pact, now=now) if pact.status == Pact.Status.ENDED else [],
+        "open_days": still_open if pact.status == Pact.Status.ENDED else [],
     }
 
+
+REVIEWABLE = (Pact.Status.ACTIVE, Pact.Status.ENDED)
 
 INVITE_STATES = (
     Pact.Status.PENDING_ACCEPT,
@@ -102,7 +138,12 @@ def pact_detail(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
         fragment = "invite_box" if request.htmx and "confirm" in request.GET else None
         context = invite_context(pact, user, now, confirming=confirming)
         return render_screen(request, "pacts/detail.html", context, fragment=fragment)
-    return render_screen(request, "pacts/detail.html", detail_context(pact, user, now))
+    context = detail_context(pact, user, now)
+    if request.htmx and request.GET.get("confirm") in ("end-break", "no"):
+        # The "End break early…" confirm step, in place.
+        context["confirm_end_break"] = request.GET["confirm"] == "end-break"
+        return render_screen(request, "pacts/detail.html", context, fragment="live")
+    return render_screen(request, "pacts/detail.html", context)
 
 
 @screen("POST")

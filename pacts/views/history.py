@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from calendar import Calendar
-from datetime import date
+from datetime import date, timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -12,6 +12,7 @@ from django.utils import timezone
 from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
 from pacts.actions import pact_for
+from pacts.breaks import break_day_dates
 
 
 def _month(value: str | None, fallback: date) -> date:
@@ -41,6 +42,8 @@ def pact_history(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
     month = _month(request.GET.get("month"), today)
     following = _add_months(month, 1)
     days = {d.date: d for d in pact.days.filter(date__gte=month, date__lt=following)}
+    # Break days the job has not created yet still show as days off (rule 10).
+    planned = break_day_dates(pact, month, following - timedelta(days=1))
     weeks = [
         [
             {
@@ -48,6 +51,7 @@ def pact_history(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
                 "day": days.get(d),
                 "in_month": d.month == month.month,
                 "is_today": d == today,
+                "on_break": d in planned and pact.is_scheduled_on(d),
             }
             for d in week
         ]

@@ -172,6 +172,9 @@ def test_every_callback_format_fits_telegrams_64_bytes():
         ("confirm_settlement", longest),
         ("later", longest),
         ("open_app", f"pact_{longest}"),
+        ("looks_good", longest, "2025-12-31"),
+        ("approve_break", longest),
+        ("decline_break", longest),
     ]
     for parts in formats:
         assert len(callback_data(*parts).encode()) <= CALLBACK_DATA_MAX_BYTES

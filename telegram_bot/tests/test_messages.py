@@ -109,7 +109,10 @@ def test_partner_hears_of_a_check_in_with_the_note_escaped_and_a_dispute_button(
         'Note: "Leg day &lt;b&gt;"beast"&lt;/b&gt; &amp; more"\n'
         "Not convinced? You can dispute until <b>9:00 PM</b>."
     )
-    assert buttons(result) == [("View / dispute →", app(f"/pacts/{pact.pk}/days/2025-01-20"))]
+    assert buttons(result) == [
+        ("🤨 Dispute", app(f"/pacts/{pact.pk}/days/2025-01-20")),
+        ("👍 Looks good", f"cb:looks_good:{pact.pk}:2025-01-20"),
+    ]
 
 
 def test_titles_and_names_are_escaped_for_html(clock, db):
