@@ -23,6 +23,7 @@ import jwt
 from django.conf import settings
 from django.db import transaction
 
+from habitpact.i18n import activate_for
 from pacts.errors import DomainError
 from pacts.models import User
 
@@ -114,6 +115,11 @@ def _telegram_profile(tg_user: dict) -> tuple[int, dict]:
         "display_name": (name or parts["username"] or "Friend")[:255],
         "username": (parts["username"] or "")[:255] or None,
     }
+    # What Telegram says about the user's language (rule 18); absent or odd, we keep
+    # what it said last time.
+    code = tg_user.get("language_code")
+    if isinstance(code, str) and code.strip() and "\x00" not in code:
+        profile["language_code"] = code.strip()[:35]
     return telegram_id, profile
 
 
@@ -180,14 +186,17 @@ def user_from_token(token: str) -> User:
 
 def user_from_authorization(header: str) -> User | None:
     """The user an `Authorization` header names; None when there is no such header.
-    Raises DomainError for a header that is present but wrong."""
+    Raises DomainError for a header that is present but wrong. The rest of the request
+    speaks the user's language (habitpact.i18n; the middleware restores the thread's)."""
     if not header:
         return None
     scheme, _, credentials = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "bearer" and credentials:
-        return user_from_token(credentials.strip())
-    if scheme == "tma" and credentials:
+        user = user_from_token(credentials.strip())
+    elif scheme == "tma" and credentials:
         user, _ = user_from_init_data(validate_init_data(credentials.strip()))
-        return user
-    raise DomainError("UNAUTHORIZED", "Unsupported Authorization header.")
+    else:
+        raise DomainError("UNAUTHORIZED", "Unsupported Authorization header.")
+    activate_for(user)
+    return user

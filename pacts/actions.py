@@ -18,6 +18,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext
+
+from habitpact.i18n import is_language
 
 from .errors import DomainError
 from .limits import (
@@ -411,6 +414,9 @@ def complete_finished_pacts(now: datetime | None = None) -> int:
     return completed
 
 
+KEEP = object()  # user_update_settings(language=...): leave it as it is
+
+
 def user_update_settings(
     user: User,
     *,
@@ -418,10 +424,17 @@ def user_update_settings(
     notify_reminders: bool | None = None,
     notify_disputes: bool | None = None,
     reminder_minutes_before: int | None = None,
+    language: str | None | object = KEEP,
 ) -> User:
-    """Change a user's own settings; None leaves a field as it is. Existing pacts keep
-    the zone they were made in (their deadlines are promises already given)."""
+    """Change a user's own settings; None leaves a field as it is, except `language`,
+    where None means "Automatic (follow Telegram)" and KEEP (the default) leaves it.
+    Existing pacts keep the zone they were made in (their deadlines are promises
+    already given)."""
     errors: dict[str, str] = {}
+    if language is not KEEP and language is not None and not is_language(language):
+        errors["language"] = gettext(
+            "Pick a language: en, ru, es or pt-br (or null for automatic)."
+        )
     if timezone is not None and not is_valid_timezone(timezone):
         errors["timezone"] = "Pick a time zone from the list (like Europe/London)."
     if reminder_minutes_before is not None and (
@@ -444,6 +457,9 @@ def user_update_settings(
     changed = [name for name, value in changes.items() if value is not None]
     for name in changed:
         setattr(user, name, changes[name])
+    if language is not KEEP and language != user.language:
+        user.language = language
+        changed.append("language")
     if changed:
         user.save(update_fields=[*changed, "updated_at"])
     return user

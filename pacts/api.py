@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -112,6 +113,12 @@ class UserSettingsRequest(serializers.Serializer):
         help_text=f"{REMINDER_MIN_MINUTES} to {REMINDER_MAX_MINUTES} (whole minutes); "
         "for no reminders set notify_reminders to false.",
     )
+    language = StrictCharField(
+        required=False,
+        allow_null=True,
+        max_length=8,
+        help_text="en, ru, es or pt-br; null = automatic (the language Telegram reports).",
+    )
 
 
 class PactCreateRequest(serializers.Serializer):
@@ -209,6 +216,11 @@ class MeSerializer(serializers.Serializer):
     notify_reminders = serializers.BooleanField()
     notify_disputes = serializers.BooleanField()
     reminder_minutes_before = serializers.IntegerField()
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES,
+        allow_null=True,
+        help_text="The user's choice; null = automatic (the language Telegram reports).",
+    )
 
 
 class UserBriefSerializer(serializers.Serializer):

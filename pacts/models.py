@@ -97,6 +97,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     notify_reminders = models.BooleanField(default=True)
     notify_disputes = models.BooleanField(default=True)
     reminder_minutes_before = models.PositiveIntegerField(default=60)
+    # Rule 18: what Telegram last said (initData / bot updates: an IETF tag like "pt-br"),
+    # and the user's own choice in settings (null = follow Telegram). habitpact/i18n.py's
+    # language_of() turns the two into the language we speak.
+    language_code = models.CharField(max_length=35, null=True, blank=True)
+    language = models.CharField(max_length=8, null=True, blank=True, choices=settings.LANGUAGES)
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     deleted_at = models.DateTimeField(null=True, blank=True)

@@ -59,7 +59,7 @@ from .limits import REMINDER_MAX_MINUTES, REMINDER_MIN_MINUTES
 from .models import Pact, PactDay, PactParticipant, User
 from .privacy import user_delete, user_export
 from .schedule import canonical_timezones, is_valid_timezone
-from .templatetags.hp import WEEKDAY_SHORT, clock_text, format_money, owes_text, schedule_text
+from .templatetags.hp import clock_text, format_money, owes_text, schedule_text, weekday_names
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +309,7 @@ def _week(pact: Pact, now: datetime) -> list[dict]:
         {
             "date": monday + timedelta(i),
             "letter": "MTWTFSS"[i],
-            "name": WEEKDAY_SHORT[i],
+            "name": weekday_names()[i],
             "day": days.get(monday + timedelta(i)),
             "is_today": monday + timedelta(i) == today,
             # Days are created a day ahead; a later check-in day is still scheduled.
@@ -985,7 +985,10 @@ def _create_context(draft: Draft, step: int, errors: dict, user: User, today: da
         "step": step,
         "draft": draft,
         "raw": draft.raw,
-        "days": [(i, WEEKDAY_SHORT[i], on) for i, on in enumerate(draft.days)],
+        "days": [
+            (i, name, on)
+            for i, (name, on) in enumerate(zip(weekday_names(), draft.days, strict=True))
+        ],
         "errors": errors,
         "emojis": EMOJIS,
         "title_max": TITLE_MAX,

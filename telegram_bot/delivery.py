@@ -63,7 +63,7 @@ from typing import Protocol
 
 from django.db import connection, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -74,6 +74,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from habitpact.i18n import language_of
 from pacts.models import OutboxMessage, User
 
 from .client import BotSession, bot_configured
@@ -604,7 +605,9 @@ class Drain:
         """Render one queued row; False (and the row marked FAILED) if it cannot be."""
         row = item.row
         try:
-            item.text = render(row)
+            # Rule 18: in the recipient's language, decided now (they may have switched).
+            with translation.override(language_of(row.user)):
+                item.text = render(row)
             return True
         except Skip as skip:
             _mark(row, Outcome(Result.FAILED, str(skip)), report)

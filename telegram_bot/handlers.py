@@ -17,9 +17,11 @@ import logging
 import re
 from collections.abc import Callable
 
+from django.utils import translation
 from telegram import CallbackQuery, Message, Update
 
 from habitpact.auth import upsert_telegram_user
+from habitpact.i18n import language_of
 from habitpact.ratelimit import RateLimited, limit_user
 from ledger.actions import settlement_confirm, settlement_for
 from ledger.models import Settlement
@@ -76,6 +78,22 @@ def handle_update(data: dict, session: BotSession) -> None:
         log.exception("bot_update_unreadable", extra={"update_id": data.get("update_id")})
         return
     user = update.effective_user
+    with translation.override(_language(user)):
+        _handle(update, user, session)
+
+
+def _language(tg_user) -> str:
+    """The sender's language (rule 18): their choice in settings if they have one, else
+    what this update says Telegram's language is."""
+    if tg_user is None:
+        return language_of(None)
+    chosen = (
+        User.objects.filter(telegram_user_id=tg_user.id).values_list("language", flat=True).first()
+    )
+    return language_of(User(language=chosen, language_code=tg_user.language_code))
+
+
+def _handle(update: Update, user, session: BotSession) -> None:
     context = {
         "update_id": update.update_id,
         "telegram_user_id": user.id if user else None,

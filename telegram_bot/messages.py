@@ -18,11 +18,9 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_currency, get_currency_precision
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from telegram import InlineKeyboardMarkup
@@ -31,7 +29,7 @@ from telegram.constants import MessageLimit
 from ledger.models import LedgerEntry, Settlement
 from pacts.actions import balance_of, open_days, pact_stats
 from pacts.models import OutboxMessage, Pact, PactDay, PactParticipant, User
-from pacts.templatetags.hp import clock_text, owes_text
+from pacts.templatetags.hp import clock_text, date_text, format_money, owes_text
 
 from . import keyboards as kb
 
@@ -77,17 +75,13 @@ def short(text: object, limit: int = TITLE_LIMIT) -> str:
 
 
 def money(amount: int, currency: str) -> str:
-    """Minor units → "£5", "$5.50", "¥500", "€5": the currency's own digits and symbol,
-    decimals only when there is a fraction."""
-    digits = get_currency_precision(currency)
-    value = Decimal(amount).scaleb(-digits)
-    if value == value.to_integral_value():
-        return format_currency(value, currency, format="¤#,##0", locale="en", currency_digits=False)
-    return format_currency(value, currency, locale="en")
+    """Minor units → "£5", "$5.50" (ru: "5 £"): the screens' format_money, one format."""
+    return format_money(amount, currency)
 
 
 def short_date(day: date) -> str:
-    return f"{day:%b} {day.day}"
+    """ "Jan 22" (ru: "22 янв."): the screens' date_text."""
+    return date_text(day)
 
 
 def clock_time(moment: datetime, tz: ZoneInfo) -> str:

@@ -1,0 +1,42 @@
+"""Rule 18 at the bot: messages rendered in each recipient's language, the bot's replies
+in the sender's, and its menu published per language."""
+
+from __future__ import annotations
+
+from django.core.management import call_command
+from django.utils import translation
+
+from pacts.models import OutboxMessage
+
+
+def test_bot_messages_are_rendered_in_each_recipients_language(fake_api, pact):
+    # The pact fixture queued "Sam accepted your pact" for Alex.
+    initiator = pact.initiator
+    initiator.language = "ru"
+    initiator.save()
+    call_command("deliver_outbox")
+    [sent] = [
+        c for c in fake_api.calls_to("sendMessage") if c.chat_id == initiator.telegram_user_id
+    ]
+    assert "5\xa0£" in sent.params["text"], sent.params["text"]
+    assert OutboxMessage.objects.filter(user=initiator, status="SENT").exists()
+    assert translation.get_language() == "en"
+
+
+def test_set_webhook_publishes_the_menu_and_descriptions_per_language(fake_api, db):
+    out = call_command("set_webhook")
+    assert out is None
+    for method in ("setMyCommands", "setMyDescription", "setMyShortDescription"):
+        codes = [call.params.get("language_code") for call in fake_api.calls_to(method)]
+        assert codes == [None, "ru", "es", "pt"], (method, codes)
+    commands = {
+        call.params.get("language_code"): call.params["commands"]
+        for call in fake_api.calls_to("setMyCommands")
+    }
+    assert [c["command"] for c in commands[None]] == ["start", "help"]
+    assert commands[None][0]["description"] == "Open HabitPact and see your pacts"
+    assert commands["ru"][0]["description"] == "Открыть HabitPact и твои пакты"
+    [ru] = [
+        c for c in fake_api.calls_to("setMyDescription") if c.params.get("language_code") == "ru"
+    ]
+    assert "Гоблин" in ru.params["description"]
