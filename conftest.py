@@ -91,7 +91,7 @@ def make_user(name: str, *, tz: str = "Europe/London", **extra) -> User:
         display_name=name,
         username=name.lower() + "_tg",
         timezone=tz,
-        **extra,
+        **{"language_code": "en", **extra},  # what the test initData says (testing.tg_user)
     )
 
 

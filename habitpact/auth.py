@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 import jwt
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from habitpact.i18n import activate_for
 from pacts.errors import DomainError
@@ -33,7 +34,7 @@ CLOCK_SKEW_SECONDS = 60
 
 def _invalid(why: str) -> DomainError:
     return DomainError(
-        "AUTH_INVALID_INIT_DATA", "Telegram sign-in failed. Reopen the app.", {"reason": why}
+        "AUTH_INVALID_INIT_DATA", _("Telegram sign-in failed. Reopen the app."), {"reason": why}
     )
 
 
@@ -143,7 +144,7 @@ def upsert_telegram_user(tg_user: dict) -> tuple[User, bool]:
                     setattr(user, key, value)
                 user.save(update_fields=[*profile, "updated_at"])
     if not user.is_active or user.deleted_at is not None:
-        raise DomainError("UNAUTHORIZED", "This account has been deleted.")
+        raise DomainError("UNAUTHORIZED", _("This account has been deleted."))
     return user, created
 
 
@@ -169,10 +170,10 @@ def user_from_token(token: str) -> User:
         )
     except jwt.ExpiredSignatureError:
         raise DomainError(
-            "AUTH_EXPIRED_TOKEN", "Your session has expired. Reopen the app."
+            "AUTH_EXPIRED_TOKEN", _("Your session has expired. Reopen the app.")
         ) from None
     except jwt.PyJWTError:
-        raise DomainError("UNAUTHORIZED", "Sign in again.") from None
+        raise DomainError("UNAUTHORIZED", _("Sign in again.")) from None
     user = User.objects.filter(
         pk=claims["user_id"],
         telegram_user_id=claims["telegram_user_id"],
@@ -180,7 +181,7 @@ def user_from_token(token: str) -> User:
         deleted_at__isnull=True,
     ).first()
     if user is None:
-        raise DomainError("UNAUTHORIZED", "Sign in again.")
+        raise DomainError("UNAUTHORIZED", _("Sign in again."))
     return user
 
 
@@ -190,13 +191,13 @@ def user_from_authorization(header: str) -> User | None:
     speaks the user's language (habitpact.i18n; the middleware restores the thread's)."""
     if not header:
         return None
-    scheme, _, credentials = header.partition(" ")
+    scheme, _sep, credentials = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "bearer" and credentials:
         user = user_from_token(credentials.strip())
     elif scheme == "tma" and credentials:
-        user, _ = user_from_init_data(validate_init_data(credentials.strip()))
+        user, _new = user_from_init_data(validate_init_data(credentials.strip()))
     else:
-        raise DomainError("UNAUTHORIZED", "Unsupported Authorization header.")
+        raise DomainError("UNAUTHORIZED", _("Unsupported Authorization header."))
     activate_for(user)
     return user
