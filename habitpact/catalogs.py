@@ -87,7 +87,10 @@ def _python_source(path: Path) -> bytes:
         return text.encode("utf-8")
     from django.utils.translation.template import templatize
 
-    return templatize(text, origin=str(path)).encode("utf-8")
+    # templatize keeps the template's lines (each message a one-line repr) but not valid
+    # indentation, which xgettext ignores and Python's tokenizer does not.
+    python = templatize(text, origin=str(path))
+    return "\n".join(line.lstrip() for line in python.split("\n")).encode("utf-8")
 
 
 def extract_messages(base: Path | None = None) -> list[Message]:

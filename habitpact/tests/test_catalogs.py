@@ -60,11 +60,21 @@ def test_a_missing_translation_is_reported_by_msgid_and_language(messages, tmp_p
 def test_russian_has_three_plural_forms_and_english_two():
     catalog = catalogs.read_catalog("ru")
     assert catalog.num_plurals == 3
+
+    def hours(n):
+        return ngettext("%(hours)s hour", "%(hours)s hours", n) % {"hours": n}
+
     with translation.override("ru"):
-        forms = {ngettext("%(count)s day", "%(count)s days", n) % {"count": n} for n in (1, 3, 5)}
-    assert len(forms) == 3, forms
+        assert [hours(n) for n in (1, 3, 5, 21, 22, 11)] == [
+            "1 час",
+            "3 часа",
+            "5 часов",
+            "21 час",
+            "22 часа",
+            "11 часов",
+        ]
     with translation.override("en"):
-        assert ngettext("%(count)s day", "%(count)s days", 5) % {"count": 5} == "5 days"
+        assert [hours(1), hours(5)] == ["1 hour", "5 hours"]
 
 
 def test_compiled_catalogs_are_what_django_reads():

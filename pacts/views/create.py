@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
@@ -95,7 +96,7 @@ def pact_new(request: HttpRequest) -> HttpResponse:
         if errors:
             step = min(s for s, fields in STEP_FIELDS.items() if set(fields) & set(errors))
         else:
-            terms, _ = draft.parse()
+            terms, _errors = draft.parse()
             try:
                 pact = pact_create(initiator=user, terms=terms, now=now)
             except DomainError as refusal:
@@ -108,7 +109,10 @@ def pact_new(request: HttpRequest) -> HttpResponse:
                 "https://t.me/share/url?url="
                 + quote(link, safe="")
                 + "&text="
-                + quote(f"Hold me to it: {pact.title}. Accept my HabitPact?", safe="")
+                + quote(
+                    _("Hold me to it: %(title)s. Accept my HabitPact?") % {"title": pact.title},
+                    safe="",
+                )
             )
             log.info("miniapp_pact_created", extra={"pact_id": str(pact.pk)})
             return render_screen(
@@ -116,7 +120,7 @@ def pact_new(request: HttpRequest) -> HttpResponse:
                 "pacts/new.html",
                 {"pact": pact, "invite_link": link, "share_link": share, "created": True},
                 fragment="created",
-                success="Pact created! 🚀",
+                success=_("Pact created! 🚀"),
             )
     context = _create_context(draft, step, errors, user, today)
     if picking_zone:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
@@ -117,7 +118,7 @@ def pact_withdraw(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
     error = success = None
     try:
         pact_cancel(pact, user, now=now)
-        success = "Invite withdrawn."
+        success = _("Invite withdrawn.")
     except DomainError as refusal:
         error = refusal
     pact.refresh_from_db()
