@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_skeleton, format_time
+from babel.dates import format_date, format_skeleton, format_time
 from babel.numbers import (
     NumberPattern,
     format_currency,
@@ -135,7 +135,14 @@ def date_text(
     a skeleton is the locale's own hour (12 h or 24 h)."""
     if isinstance(value, datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
-    return _plain_spaces(format_skeleton(skeleton, value, locale=babel_locale(language)))
+    locale = babel_locale(language)
+    if skeleton == "EEEE":  # the weekday alone, in full: skeletons would shorten it
+        return format_date(value, "cccc", locale=locale)
+    if skeleton.endswith("jmm"):  # a date and its clock time, joined the locale's way
+        day = date_text(value, skeleton[:-3], language=language)
+        at = clock_text(value.time(), language=language)
+        return locale.datetime_formats["short"].format(at, day)
+    return _plain_spaces(format_skeleton(skeleton, value, locale=locale))
 
 
 @register.filter
