@@ -129,7 +129,7 @@ class Replier:
         self.session.call(
             "send_message",
             chat_id=self.update.effective_chat.id,
-            text=text,
+            text=str(text),  # a lazy translation, in this update's language
             parse_mode=msg.PARSE_MODE,
             reply_markup=markup,
             disable_web_page_preview=True,

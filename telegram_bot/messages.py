@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
@@ -36,7 +37,7 @@ from . import keyboards as kb
 PARSE_MODE = "HTML"
 # Telegram refuses a longer message text (400 "message is too long").
 MAX_TEXT_LENGTH = MessageLimit.MAX_TEXT_LENGTH
-GENERIC_ERROR = "😅 Something went wrong. Please try again."
+GENERIC_ERROR = gettext_lazy("😅 Something went wrong. Please try again.")
 
 
 class Skip(Exception):
@@ -572,7 +573,7 @@ def render(message: OutboxMessage, *, now: datetime | None = None) -> Rendered:
 
 # --- the bot's own replies (commands) ---------------------------------------------------
 
-WELCOME = (
+WELCOME = gettext_lazy(
     "👋 Welcome to <b>HabitPact</b>, {name}!\n\n"
     "Make a playful pact with a friend: pick a habit, a schedule and a stake. "
     "Check in before the daily deadline — miss it, and the Tab Goblin 👺 adds the stake "
@@ -580,7 +581,7 @@ WELCOME = (
     "No money moves here: you settle up however you like, and HabitPact keeps the tab."
 )
 
-HELP = (
+HELP = gettext_lazy(
     "<b>How HabitPact works</b>\n\n"
     "1. <b>Make a pact</b> in the app: a habit, the days it's due, a deadline and a stake "
     "(say £5).\n"
@@ -593,16 +594,20 @@ HELP = (
     "Commands: /start — open the app · /help — this message"
 )
 
-UNKNOWN = "I only understand /start and /help — everything else lives in the app. 👇"
+UNKNOWN = gettext_lazy("I only understand /start and /help — everything else lives in the app. 👇")
 
-INVITE_PREVIEW = (
+INVITE_PREVIEW = gettext_lazy(
     "📨 <b>{inviter}</b> invited you to a habit pact: <b>{title}</b>\n"
     "{stake} on the tab for every missed day, deadline {deadline} ({tz}).\n\n"
     "Open the invite to see the details and accept or decline."
 )
 INVITE_CLOSED = {
-    "EXPIRED": "⌛ That invite has expired or was declined. Ask your friend for a new one.",
-    "DECLINED": "⌛ That invite has expired or was declined. Ask your friend for a new one.",
-    "CANCELLED": "🗑️ That invite was withdrawn by the person who sent it.",
-    "ALREADY_ACCEPTED": "✅ That invite has already been accepted.",
+    "EXPIRED": gettext_lazy(
+        "⌛ That invite has expired or was declined. Ask your friend for a new one."
+    ),
+    "DECLINED": gettext_lazy(
+        "⌛ That invite has expired or was declined. Ask your friend for a new one."
+    ),
+    "CANCELLED": gettext_lazy("🗑️ That invite was withdrawn by the person who sent it."),
+    "ALREADY_ACCEPTED": gettext_lazy("✅ That invite has already been accepted."),
 }

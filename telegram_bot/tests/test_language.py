@@ -40,3 +40,30 @@ def test_set_webhook_publishes_the_menu_and_descriptions_per_language(fake_api, 
         c for c in fake_api.calls_to("setMyDescription") if c.params.get("language_code") == "ru"
     ]
     assert "Гоблин" in ru.params["description"]
+
+
+def test_a_command_is_answered_in_the_senders_telegram_language(fake_api, initiator):
+    from telegram_bot.handlers import process_update
+
+    from .conftest import message_update
+
+    initiator.language_code = "ru"
+    initiator.save()
+    process_update(message_update(initiator, "/help"))
+    [reply] = fake_api.calls_to("sendMessage")
+    assert reply.params["text"].startswith("<b>Как работает HabitPact</b>")
+    button = reply.params["reply_markup"]["inline_keyboard"][0][0]
+    assert button["text"] == "Открыть HabitPact →"
+    assert translation.get_language() == "en"
+
+
+def test_the_users_choice_beats_telegrams_language_in_the_bot(fake_api, initiator):
+    from telegram_bot.handlers import process_update
+
+    from .conftest import message_update
+
+    initiator.language_code, initiator.language = "ru", "es"
+    initiator.save()
+    process_update(message_update(initiator, "/start"))
+    [reply] = fake_api.calls_to("sendMessage")
+    assert reply.params["text"].startswith("👋 ¡Bienvenido a <b>HabitPact</b>, Alex!")
