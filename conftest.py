@@ -23,6 +23,15 @@ from pacts.models import Pact, User
 MONDAY = datetime(2025, 1, 20, 9, 0, tzinfo=UTC)
 
 
+def pytest_configure(config):
+    """Compile the translation catalogs (locale/*/django.po → .mo, pure Python) before any
+    test speaks a language, so a fresh clone's suite runs in every language (rule 18).
+    Each xdist worker may do it: the files are written whole and renamed into place."""
+    from habitpact.catalogs import compile_all
+
+    compile_all()
+
+
 def pytest_collection_modifyitems(config, items):
     """On SQLite, PostgreSQL-only tests are deselected (not skipped): they cannot mean
     anything there, and CI's PostgreSQL pass runs them."""
@@ -82,7 +91,7 @@ def make_user(name: str, *, tz: str = "Europe/London", **extra) -> User:
         display_name=name,
         username=name.lower() + "_tg",
         timezone=tz,
-        **extra,
+        **{"language_code": "en", **extra},  # what the test initData says (testing.tg_user)
     )
 
 

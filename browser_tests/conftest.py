@@ -86,13 +86,14 @@ class TelegramUser:
     username: str
     zone: str = "Europe/London"
     extra: dict = field(default_factory=dict)
+    language_code: str = "en"
 
     def as_telegram(self) -> dict:
         return {
             "id": self.id,
             "first_name": self.first_name,
             "username": self.username,
-            "language_code": "en",
+            "language_code": self.language_code,
         }
 
 
@@ -131,7 +132,7 @@ class MiniAppOpener:
             device_scale_factor=1,
             timezone_id=user.zone if user else "Europe/London",
             color_scheme=theme,
-            locale="en-GB",
+            locale="ru-RU" if user and user.language_code == "ru" else "en-GB",
         )
         self.contexts.append(context)
         extra = {"start_param": start_param} if start_param else {}

@@ -33,6 +33,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -112,11 +114,11 @@ _DRF_CODES: list[tuple[type[exceptions.APIException], str, int]] = [
     (exceptions.Throttled, "RATE_LIMITED", 429),
 ]
 
-_MESSAGES = {
-    "VALIDATION_ERROR": "Some of the details aren't right.",
-    "UNAUTHORIZED": "Sign in with Telegram first.",
-    "FORBIDDEN": "You can't do that.",
-    "NOT_FOUND": "We couldn't find that.",
+_MESSAGES = {  # lazy: each answer is in its requester's language
+    "VALIDATION_ERROR": gettext_lazy("Some of the details aren't right."),
+    "UNAUTHORIZED": gettext_lazy("Sign in with Telegram first."),
+    "FORBIDDEN": gettext_lazy("You can't do that."),
+    "NOT_FOUND": gettext_lazy("We couldn't find that."),
 }
 
 
@@ -197,15 +199,15 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             details = _flatten(exc.detail)
             message = next(iter(details.values()), _MESSAGES["VALIDATION_ERROR"])
         elif isinstance(exc, exceptions.ParseError):
-            message = "The request body isn't valid JSON."
+            message = _("The request body isn't valid JSON.")
             details = {"body": str(exc.detail)}
         elif isinstance(exc, exceptions.Throttled):
             wait = max(1, int(exc.wait or 1))
             headers["Retry-After"] = str(wait)
-            message = f"Too many requests. Try again in {wait} seconds."
+            message = _("Too many requests. Try again in %(seconds)d seconds.") % {"seconds": wait}
             details = {"retry_after": wait}
         elif isinstance(exc, exceptions.MethodNotAllowed):
-            message = "This endpoint doesn't accept that method."
+            message = _("This endpoint doesn't accept that method.")
             details = {"method": context["request"].method}
         else:
             message = _MESSAGES.get(code) or str(exc.detail)
@@ -218,7 +220,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, RequestDataTooBig):
         # DRF reads request.body, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) trips
         # before BoundedJSONParser sees the length: the same answer as the parser's.
-        code, message, status_code = "VALIDATION_ERROR", "The request body is too large.", 422
+        code, message, status_code = "VALIDATION_ERROR", _("The request body is too large."), 422
         details = {"body": f"At most {MAX_BODY_BYTES} bytes."}
     elif isinstance(exc, OperationalError | InterfaceError):
         # The database is down or restarting (drills/pg_restart.py): not a bug, and the
@@ -227,7 +229,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         headers["Retry-After"] = "1"
         code, message, details, status_code = (
             "SERVICE_UNAVAILABLE",
-            "We can't reach our database for a moment. Please try again.",
+            _("We can't reach our database for a moment. Please try again."),
             {},
             503,
         )
@@ -236,7 +238,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         log.exception("api_unhandled_error", extra={"view": type(view).__name__})
         code, message, details, status_code = (
             "INTERNAL_ERROR",
-            "Something went wrong on our side. Please try again.",
+            _("Something went wrong on our side. Please try again."),
             {},
             500,
         )
@@ -300,7 +302,7 @@ class BoundedJSONParser(JSONParser):
         if length > MAX_BODY_BYTES:
             raise ApiError(
                 "VALIDATION_ERROR",
-                "The request body is too large.",
+                _("The request body is too large."),
                 422,
                 {"body": f"At most {MAX_BODY_BYTES} bytes."},
             )

@@ -25,8 +25,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.dispatch import Signal
+from django.utils.translation import gettext as _
 
 from habitpact.errors import DomainError
+from habitpact.i18n import activate_for
 
 # Sent (user=, at=) when signed initData says the user lets the bot write to them
 # (rule 17) while we think otherwise; pacts.reach records it. A signal, because the
@@ -39,7 +41,7 @@ CLOCK_SKEW_SECONDS = 60
 
 def _invalid(why: str) -> DomainError:
     return DomainError(
-        "AUTH_INVALID_INIT_DATA", "Telegram sign-in failed. Reopen the app.", {"reason": why}
+        "AUTH_INVALID_INIT_DATA", _("Telegram sign-in failed. Reopen the app."), {"reason": why}
     )
 
 
@@ -139,6 +141,11 @@ def _telegram_profile(tg_user: dict) -> tuple[int, dict]:
         "display_name": (name or parts["username"] or "Friend")[:255],
         "username": (parts["username"] or "")[:255] or None,
     }
+    # What Telegram says about the user's language (rule 18); absent or odd, we keep
+    # what it said last time.
+    code = tg_user.get("language_code")
+    if isinstance(code, str) and code.strip() and "\x00" not in code:
+        profile["language_code"] = code.strip()[:35]
     return telegram_id, profile
 
 
@@ -164,7 +171,7 @@ def upsert_telegram_user(tg_user: dict) -> tuple[AbstractBaseUser, bool]:
                     setattr(user, key, value)
                 user.save(update_fields=[*profile, "updated_at"])
     if not user.is_active or user.deleted_at is not None:
-        raise DomainError("UNAUTHORIZED", "This account has been deleted.")
+        raise DomainError("UNAUTHORIZED", _("This account has been deleted."))
     return user, created
 
 
@@ -190,10 +197,10 @@ def user_from_token(token: str) -> AbstractBaseUser:
         )
     except jwt.ExpiredSignatureError:
         raise DomainError(
-            "AUTH_EXPIRED_TOKEN", "Your session has expired. Reopen the app."
+            "AUTH_EXPIRED_TOKEN", _("Your session has expired. Reopen the app.")
         ) from None
     except jwt.PyJWTError:
-        raise DomainError("UNAUTHORIZED", "Sign in again.") from None
+        raise DomainError("UNAUTHORIZED", _("Sign in again.")) from None
     user = (
         get_user_model()
         .objects.filter(
@@ -205,20 +212,23 @@ def user_from_token(token: str) -> AbstractBaseUser:
         .first()
     )
     if user is None:
-        raise DomainError("UNAUTHORIZED", "Sign in again.")
+        raise DomainError("UNAUTHORIZED", _("Sign in again."))
     return user
 
 
 def user_from_authorization(header: str) -> AbstractBaseUser | None:
     """The user an `Authorization` header names; None when there is no such header.
-    Raises DomainError for a header that is present but wrong."""
+    Raises DomainError for a header that is present but wrong. The rest of the request
+    speaks the user's language (habitpact.i18n; the middleware restores the thread's)."""
     if not header:
         return None
-    scheme, _, credentials = header.partition(" ")
+    scheme, _sep, credentials = header.partition(" ")
     scheme = scheme.lower()
     if scheme == "bearer" and credentials:
-        return user_from_token(credentials.strip())
-    if scheme == "tma" and credentials:
-        user, _ = user_from_init_data(validate_init_data(credentials.strip()))
-        return user
-    raise DomainError("UNAUTHORIZED", "Unsupported Authorization header.")
+        user = user_from_token(credentials.strip())
+    elif scheme == "tma" and credentials:
+        user, _new = user_from_init_data(validate_init_data(credentials.strip()))
+    else:
+        raise DomainError("UNAUTHORIZED", _("Unsupported Authorization header."))
+    activate_for(user)
+    return user

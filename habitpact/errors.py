@@ -36,6 +36,7 @@ class DomainError(Exception):
 
     def __init__(self, code: str, message: str, details: dict[str, Any] | None = None):
         assert code in HTTP_STATUS, code
+        message = str(message)  # a lazy translation, in the language active now
         super().__init__(message)
         self.code = code
         self.message = message

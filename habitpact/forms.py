@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal, DecimalException
 
 from babel.numbers import get_currency_precision
+from django.utils.translation import gettext as _
 
 from habitpact.errors import DomainError
 
@@ -29,7 +30,7 @@ def invalid(field: str, message: str) -> DomainError:
 def clean_text(value: str, field: str) -> str:
     """`value` if it can be stored as text; a form error for a NUL byte."""
     if "\x00" in value:
-        raise invalid(field, "That text has a character we can't keep. Try typing it again.")
+        raise invalid(field, _("That text has a character we can't keep. Try typing it again."))
     return value
 
 
@@ -43,7 +44,7 @@ def form_key(data: Mapping[str, str], field: str, *, max_length: int = 64) -> st
     (a cut key could match someone else's retry, so it is refused, not shortened)."""
     value = clean_text(str(data.get(field, "")), field)
     if len(value) > max_length:
-        raise invalid(field, "That request looked odd. Reload and try again.")
+        raise invalid(field, _("That request looked odd. Reload and try again."))
     return value or None
 
 
@@ -53,7 +54,7 @@ def minor_units(raw: str, currency: str, field: str) -> int:
     A form error unless it is a finite number, whole in the currency's minor units and
     at most MAX_MINOR_UNITS (the domain then checks its own range, in its words).
     """
-    message = "Enter an amount, like 5 or 5.50."
+    message = _("Enter an amount, like 5 or 5.50.")
     try:
         amount = Decimal(raw.strip().replace(",", "."))
         if not amount.is_finite() or abs(amount) > MAX_MINOR_UNITS:

@@ -27,6 +27,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.vary import vary_on_headers
@@ -106,7 +107,7 @@ def miniapp_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         if user is None:
             if request.method in ("GET", "HEAD") and wants_full_page(request):
                 return frameable(shell(request))
-            missing = DomainError("UNAUTHORIZED", "Open HabitPact from Telegram to continue.")
+            missing = DomainError("UNAUTHORIZED", _("Open HabitPact from Telegram to continue."))
             return frameable(sign_in_failed(request, missing))
         request.user_tg = user
         return frameable(view(request, *args, **kwargs))

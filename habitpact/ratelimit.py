@@ -38,6 +38,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle
 
@@ -81,7 +82,8 @@ class RateLimited(DomainError):
     def __init__(self, result: RateResult):
         super().__init__(
             "RATE_LIMITED",
-            f"Whoa, slow down! 🐢 Try again in {result.retry_after} seconds.",
+            _("Whoa, slow down! 🐢 Try again in %(seconds)d seconds.")
+            % {"seconds": result.retry_after},
             {"retry_after": result.retry_after},
         )
         self.retry_after = result.retry_after
@@ -157,13 +159,13 @@ def prune_rate_limits(now: datetime | None = None) -> int:
     limits = rate_limits()
     ended = Q()
     scoped = Q()
-    for scope, (_, window) in limits.items():
+    for scope, (_limit, window) in limits.items():
         prefix = Q(key__startswith=f"{scope}:")
         ended |= prefix & Q(window_start__lt=now - timedelta(seconds=window))
         scoped |= prefix
-    api_longest = max(window for scope, (_, window) in limits.items() if scope in API_SCOPES)
+    api_longest = max(window for scope, (_limit, window) in limits.items() if scope in API_SCOPES)
     ended |= ~scoped & Q(window_start__lt=now - timedelta(seconds=api_longest))
-    deleted, _ = RateLimitCounter.objects.filter(ended).delete()
+    deleted, _by_model = RateLimitCounter.objects.filter(ended).delete()
     log.info("rate_limits_pruned", extra={"deleted": deleted})
     return deleted
 

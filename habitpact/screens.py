@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget, trigger_client_event
 
@@ -95,9 +96,9 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     /pacts/not-a-uuid, gets the app's own "couldn't open that" screen, or the error
     envelope under /api/ (Django's bare page otherwise)."""
     if request.path.startswith("/api/"):
-        body = envelope("NOT_FOUND", "There's no such endpoint.", {"path": request.path[:200]})
+        body = envelope("NOT_FOUND", _("There's no such endpoint."), {"path": request.path[:200]})
         return JsonResponse(body, status=404)
-    missing = DomainError("NOT_FOUND", "There's nothing at that address. Try going back home.")
+    missing = DomainError("NOT_FOUND", _("There's nothing at that address. Try going back home."))
     return frameable(problem(request, missing))
 
 

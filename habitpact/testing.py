@@ -38,6 +38,6 @@ def tg_user(user) -> dict:
         "id": user.telegram_user_id,
         "first_name": user.display_name,
         "username": user.username,
-        "language_code": "en",
+        "language_code": user.language_code or "en",
         "photo_url": "https://t.me/i/userpic/320/abc.jpg",
     }

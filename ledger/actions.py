@@ -16,6 +16,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from habitpact.errors import DomainError
 from outbox.models import notify
@@ -37,22 +38,22 @@ def _refusal_propose(
     """Why `amount` can't be proposed now (None: it can). Shared by settlement_propose
     and settlement_refusal, so the preview and the proposal apply one rule."""
     if pact.status not in (Pact.Status.ACTIVE, Pact.Status.ENDED):
-        return DomainError("PACT_NOT_ACTIVE", "This pact hasn't started.")
+        return DomainError("PACT_NOT_ACTIVE", _("This pact hasn't started."))
     if balance <= 0:
         return DomainError(
-            "INVALID_STATE_TRANSITION", "Nothing is owed, so there's nothing to settle."
+            "INVALID_STATE_TRANSITION", _("Nothing is owed, so there's nothing to settle.")
         )
     amount = balance if amount is None else amount
     if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= balance:
         # min/max let a form say the bound in money ("Enter at most £10").
         return DomainError(
             "VALIDATION_ERROR",
-            "The amount must be between 1 and the current balance.",
+            _("The amount must be between 1 and the current balance."),
             {"amount": amount, "balance": balance, "min": 1, "max": balance},
         )
     if has_pending:
         return DomainError(
-            "INVALID_STATE_TRANSITION", "There's already a settlement waiting for confirmation."
+            "INVALID_STATE_TRANSITION", _("There's already a settlement waiting for confirmation.")
         )
     return None
 
@@ -91,7 +92,8 @@ def settlement_propose(
                 )
         except IntegrityError:
             raise DomainError(
-                "INVALID_STATE_TRANSITION", "There's already a settlement waiting for confirmation."
+                "INVALID_STATE_TRANSITION",
+                _("There's already a settlement waiting for confirmation."),
             ) from None
         other = pact.partner if is_initiator else pact.initiator
         notify(
@@ -133,7 +135,7 @@ def settlement_confirm(
         if settlement.status == Settlement.Status.CONFIRMED:
             return settlement
         if settlement.status != Settlement.Status.PENDING:
-            raise DomainError("INVALID_STATE_TRANSITION", "This settlement was cancelled.")
+            raise DomainError("INVALID_STATE_TRANSITION", _("This settlement was cancelled."))
         if role == PactParticipant.Role.INITIATOR:
             settlement.from_user_confirmed_at = settlement.from_user_confirmed_at or now
         else:
@@ -143,7 +145,7 @@ def settlement_confirm(
             if settlement.amount > balance:
                 raise DomainError(
                     "INVALID_STATE_TRANSITION",
-                    "The tab is now smaller than this settlement. Cancel it and propose again.",
+                    _("The tab is now smaller than this settlement. Cancel it and propose again."),
                     {"amount": settlement.amount, "balance": balance},
                 )
             settlement.ledger_entry = LedgerEntry.objects.create(
@@ -191,7 +193,9 @@ def settlement_cancel(
         if settlement.status == Settlement.Status.CANCELLED:
             return settlement
         if settlement.status != Settlement.Status.PENDING:
-            raise DomainError("INVALID_STATE_TRANSITION", "This settlement is already confirmed.")
+            raise DomainError(
+                "INVALID_STATE_TRANSITION", _("This settlement is already confirmed.")
+            )
         settlement.status = Settlement.Status.CANCELLED
         settlement.cancelled_by_user = user
         settlement.resolved_at = now
@@ -211,18 +215,21 @@ def adjustment_refusal(pact: Pact, amount: int, note: str) -> DomainError | None
     """Why an ADJUSTMENT of `amount` with `note` can't go on `pact`'s ledger, or None."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
         return DomainError(
-            "VALIDATION_ERROR", "An adjustment needs a non-zero amount.", {"amount": amount}
+            "VALIDATION_ERROR", _("An adjustment needs a non-zero amount."), {"amount": amount}
         )
     if not (note or "").strip():
         return DomainError(
-            "VALIDATION_ERROR", "Say why: an adjustment needs a note.", {"note": "required"}
+            "VALIDATION_ERROR", _("Say why: an adjustment needs a note."), {"note": "required"}
         )
     balance = balance_of(pact)
     if balance + amount < 0:
         return DomainError(
             "VALIDATION_ERROR",
-            f"That would take the balance below zero ({balance} + {amount}); "
-            "a balance only ever says what the initiator owes the partner.",
+            _(
+                "That would take the balance below zero (%(balance)s + %(amount)s); "
+                "a balance only ever says what the initiator owes the partner."
+            )
+            % {"balance": balance, "amount": amount},
             {"amount": amount, "balance": balance},
         )
     return None
@@ -268,6 +275,6 @@ def settlement_for(user: User, settlement_id: object) -> Settlement:
     try:
         settlement = Settlement.objects.select_related("pact").get(pk=settlement_id)
     except (Settlement.DoesNotExist, ValidationError, ValueError, TypeError):
-        raise DomainError("NOT_FOUND", "We couldn't find that settlement.") from None
+        raise DomainError("NOT_FOUND", _("We couldn't find that settlement.")) from None
     settlement.pact.require_participant(user)
     return settlement

@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from babel.numbers import get_currency_precision
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from habitpact.errors import DomainError
 from habitpact.forms import invalid, minor_units
@@ -33,10 +35,10 @@ from .models import LedgerEntry, Settlement
 log = logging.getLogger(__name__)
 
 ENTRY_LABELS = {
-    "FORFEIT": "Missed day",
-    "WAIVER": "Miss waived",
-    "SETTLEMENT": "Settled up",
-    "ADJUSTMENT": "Adjustment",
+    "FORFEIT": gettext_noop("Missed day"),
+    "WAIVER": gettext_noop("Miss waived"),
+    "SETTLEMENT": gettext_noop("Settled up"),
+    "ADJUSTMENT": gettext_noop("Adjustment"),
 }
 
 
@@ -52,7 +54,7 @@ def _ledger_context(pact: Pact, user: User) -> dict:
     rows = []
     for entry in entries:
         running += entry.amount
-        rows.append({"entry": entry, "label": ENTRY_LABELS[entry.type], "after": running})
+        rows.append({"entry": entry, "label": _(ENTRY_LABELS[entry.type]), "after": running})
     rows.reverse()
     balance = running
     pending = (
@@ -104,11 +106,11 @@ def settlement_new(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
     step = request.POST.get("step", "")
     try:
         if not raw:
-            raise invalid("amount", "Enter how much was paid, like 5 or 5.50.")
+            raise invalid("amount", _("Enter how much was paid, like 5 or 5.50."))
         amount = minor_units(raw, pact.currency, "amount")
         if step == "confirm":
             settlement_propose(pact, user, amount=amount)
-            success = "Proposed. Waiting for the other side to confirm."
+            success = _("Proposed. Waiting for the other side to confirm.")
         elif step != "edit":
             refusal = settlement_refusal(pact, user, amount)
             if refusal is not None:
@@ -125,8 +127,13 @@ def _in_money(refusal: DomainError, pact: Pact) -> DomainError:
     if refusal.code != "VALIDATION_ERROR" or "max" not in details:
         return refusal
     if details["amount"] < details["min"]:
-        return invalid("amount", f"Enter more than {format_money(0, pact.currency)}.")
-    return invalid("amount", f"Enter at most {format_money(details['max'], pact.currency)}.")
+        return invalid(
+            "amount", _("Enter more than %(amount)s.") % {"amount": format_money(0, pact.currency)}
+        )
+    return invalid(
+        "amount",
+        _("Enter at most %(amount)s.") % {"amount": format_money(details["max"], pact.currency)},
+    )
 
 
 @screen("POST")
@@ -139,12 +146,12 @@ def settlement_answer(request: HttpRequest, settlement_id: uuid.UUID, answer: st
         if answer == "confirm":
             settlement = settlement_confirm(settlement, user)
             if settlement.status == Settlement.Status.CONFIRMED:
-                success = "All squared up! 🎉"
+                success = _("All squared up! 🎉")
             else:
-                success = "Confirmed on your side."
+                success = _("Confirmed on your side.")
         else:
             settlement_cancel(settlement, user)
-            success = "Settlement cancelled."
+            success = _("Settlement cancelled.")
     except DomainError as refusal:
         error = refusal
     return _body(request, pact, user, error, success)

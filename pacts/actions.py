@@ -19,8 +19,11 @@ from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from habitpact.errors import DomainError
+from habitpact.i18n import is_language
 from ledger.models import balance_of as balance_of  # re-exported: the reads every screen shares
 from ledger.models import balances_of as balances_of
 from outbox.models import notify
@@ -73,41 +76,42 @@ class PactTerms:
         errors: dict[str, str] = {}
         title = (self.title or "").strip()
         if not title:
-            errors["title"] = "Give your habit a name."
+            errors["title"] = _("Give your habit a name.")
         elif len(title) > TITLE_MAX_LENGTH:
-            errors["title"] = f"Keep the name under {TITLE_MAX_LENGTH} characters."
+            errors["title"] = _("Keep the name under %(max)d characters.") % {
+                "max": TITLE_MAX_LENGTH
+            }
         if (
             not isinstance(self.stake_amount, int)
             or not STAKE_MIN <= self.stake_amount <= STAKE_MAX
         ):
-            errors["stake_amount"] = (
-                f"The stake must be between {STAKE_MIN} and {STAKE_MAX:,} minor units."
-            ).replace(",", " ")
+            errors["stake_amount"] = _(
+                "The stake must be between %(min)s and %(max)s minor units."
+            ) % {"min": STAKE_MIN, "max": f"{STAKE_MAX:,}".replace(",", " ")}
         if not is_valid_currency(self.currency or ""):
-            errors["currency"] = "Pick a real currency (ISO 4217, like GBP or EUR)."
+            errors["currency"] = _("Pick a real currency (ISO 4217, like GBP or EUR).")
         days = self.schedule_days
         if (
             not isinstance(days, list)
             or len(days) != 7
             or not all(isinstance(d, bool) for d in days)
         ):
-            errors["schedule_days"] = "The schedule needs seven yes/no values, Monday first."
+            errors["schedule_days"] = _("The schedule needs seven yes/no values, Monday first.")
         elif not any(days):
-            errors["schedule_days"] = "Pick at least one day."
+            errors["schedule_days"] = _("Pick at least one day.")
         if self.deadline_time.second or self.deadline_time.microsecond:
-            errors["deadline_time"] = "Deadlines are in whole minutes."
+            errors["deadline_time"] = _("Deadlines are in whole minutes.")
         if today is not None and self.start_date < today:
-            errors["start_date"] = "The start date can't be in the past."
+            errors["start_date"] = _("The start date can't be in the past.")
         if self.end_date is not None and self.end_date <= self.start_date:
-            errors["end_date"] = "The end date must be after the start date."
+            errors["end_date"] = _("The end date must be after the start date.")
         if not DISPUTE_WINDOW_MIN_HOURS <= self.dispute_window_hours <= DISPUTE_WINDOW_MAX_HOURS:
-            errors["dispute_window_hours"] = (
-                f"The dispute window is {DISPUTE_WINDOW_MIN_HOURS} to "
-                f"{DISPUTE_WINDOW_MAX_HOURS} hours."
-            )
+            errors["dispute_window_hours"] = _(
+                "The dispute window is %(min)d to %(max)d hours."
+            ) % {"min": DISPUTE_WINDOW_MIN_HOURS, "max": DISPUTE_WINDOW_MAX_HOURS}
         username = (self.partner_username or "").lstrip("@")
         if username and not USERNAME_RE.match(username):
-            errors["partner_username"] = "That doesn't look like a Telegram username."
+            errors["partner_username"] = _("That doesn't look like a Telegram username.")
         return errors
 
 
@@ -117,7 +121,7 @@ def pact_create(*, initiator: User, terms: PactTerms, now: datetime | None = Non
     errors = terms.errors(today=now.astimezone(initiator.tz).date())
     if not is_valid_timezone(initiator.timezone):
         # A zone saved before zones were checked (like "localtime"): the pact would keep it.
-        errors["timezone"] = "Pick your time zone in Settings first (like Europe/London)."
+        errors["timezone"] = _("Pick your time zone in Settings first (like Europe/London).")
     if errors:
         raise DomainError("VALIDATION_ERROR", next(iter(errors.values())), errors)
     with transaction.atomic():
@@ -154,7 +158,7 @@ def pact_create(*, initiator: User, terms: PactTerms, now: datetime | None = Non
 INVITE_CODE_RE = re.compile(r"[A-Za-z0-9]{1,64}", re.ASCII)
 
 
-INVITE_NOT_FOUND = "That invite link doesn't work. Ask your friend to send it again."
+INVITE_NOT_FOUND = gettext_lazy("That invite link doesn't work. Ask your friend to send it again.")
 
 
 def is_invite_code(code: object) -> bool:
@@ -189,18 +193,18 @@ def _refusal_invite_closed(pact: Pact, now: datetime, answered: str) -> DomainEr
     """An invite can be answered or withdrawn only while it waits and has not expired;
     `answered` words the refusal once it no longer waits."""
     if pact.status == Pact.Status.PENDING_ACCEPT and now >= pact.invite_expires_at:
-        return DomainError("PACT_NOT_ACTIVE", "This invite has expired.", {"status": "EXPIRED"})
+        return DomainError("PACT_NOT_ACTIVE", _("This invite has expired."), {"status": "EXPIRED"})
     if pact.status != Pact.Status.PENDING_ACCEPT:
         return DomainError("PACT_NOT_ACTIVE", answered, {"status": invite_status(pact, now)})
     return None
 
 
 def _refusal_invite(pact: Pact, user: User, now: datetime) -> DomainError | None:
-    refusal = _refusal_invite_closed(pact, now, "This invite has already been answered.")
+    refusal = _refusal_invite_closed(pact, now, _("This invite has already been answered."))
     if refusal is not None:
         return refusal
     if pact.created_by_user_id == user.pk:
-        return DomainError("FORBIDDEN_WRONG_ROLE", "You can't accept your own pact.")
+        return DomainError("FORBIDDEN_WRONG_ROLE", _("You can't accept your own pact."))
     return None
 
 
@@ -272,13 +276,13 @@ def pact_decline(pact: Pact, user: User, *, now: datetime | None = None) -> Pact
 def _refusal_cancel(pact: Pact, user: User, now: datetime) -> DomainError | None:
     role = pact.role_of(user)
     if role is None:
-        return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+        return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
     if role != PactParticipant.Role.INITIATOR:
         return DomainError(
-            "FORBIDDEN_WRONG_ROLE", "Only the person who sent the invite can withdraw it."
+            "FORBIDDEN_WRONG_ROLE", _("Only the person who sent the invite can withdraw it.")
         )
     return _refusal_invite_closed(
-        pact, now, "Only an invite still waiting for an answer can be withdrawn."
+        pact, now, _("Only an invite still waiting for an answer can be withdrawn.")
     )
 
 
@@ -329,7 +333,7 @@ def pact_end(pact: Pact, user: User, *, reason: str = "", now: datetime | None =
         pact.lock()
         pact.require_participant(user)
         if pact.status != Pact.Status.ACTIVE:
-            raise DomainError("PACT_NOT_ACTIVE", "Only an active pact can be ended.")
+            raise DomainError("PACT_NOT_ACTIVE", _("Only an active pact can be ended."))
         _close(pact, reason=reason, now=now, by=user)
     log.info("pact_ended", extra={"pact_id": str(pact.pk), "user_id": str(user.pk)})
     return pact
@@ -407,6 +411,9 @@ def complete_finished_pacts(now: datetime | None = None) -> int:
     return completed
 
 
+KEEP = object()  # user_update_settings(language=...): leave it as it is
+
+
 def user_update_settings(
     user: User,
     *,
@@ -414,12 +421,17 @@ def user_update_settings(
     notify_reminders: bool | None = None,
     notify_disputes: bool | None = None,
     reminder_minutes_before: int | None = None,
+    language: str | None | object = KEEP,
 ) -> User:
-    """Change a user's own settings; None leaves a field as it is. Existing pacts keep
-    the zone they were made in (their deadlines are promises already given)."""
+    """Change a user's own settings; None leaves a field as it is, except `language`,
+    where None means "Automatic (follow Telegram)" and KEEP (the default) leaves it.
+    Existing pacts keep the zone they were made in (their deadlines are promises
+    already given)."""
     errors: dict[str, str] = {}
+    if language is not KEEP and language is not None and not is_language(language):
+        errors["language"] = _("Pick a language: en, ru, es or pt-br (or null for automatic).")
     if timezone is not None and not is_valid_timezone(timezone):
-        errors["timezone"] = "Pick a time zone from the list (like Europe/London)."
+        errors["timezone"] = _("Pick a time zone from the list (like Europe/London).")
     if reminder_minutes_before is not None and (
         isinstance(reminder_minutes_before, bool)
         or not isinstance(reminder_minutes_before, int)
@@ -440,6 +452,9 @@ def user_update_settings(
     changed = [name for name, value in changes.items() if value is not None]
     for name in changed:
         setattr(user, name, changes[name])
+    if language is not KEEP and language != user.language:
+        user.language = language
+        changed.append("language")
     if changed:
         user.save(update_fields=[*changed, "updated_at"])
     return user
@@ -454,12 +469,12 @@ def pact_for(user: User, pact_id: uuid.UUID | str) -> Pact:
     try:
         pact = Pact.objects.prefetch_related("participants__user").get(pk=pact_id)
     except (Pact.DoesNotExist, ValidationError, ValueError, TypeError):
-        raise DomainError("PACT_NOT_FOUND", "We couldn't find that pact.") from None
+        raise DomainError("PACT_NOT_FOUND", _("We couldn't find that pact.")) from None
     if not any(
         p.user_id == user.pk and p.status == PactParticipant.Status.ACCEPTED
         for p in pact.participants.all()
     ):
-        raise DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+        raise DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
     return pact
 
 
@@ -474,7 +489,7 @@ def day_for(pact: Pact, day: date, *, now: datetime | None = None) -> PactDay:
             pact.materialize_days(now)
         found = PactDay.objects.filter(pact=pact, date=day).first()
     if found is None:
-        raise DomainError("DAY_NOT_FOUND", "There's no check-in scheduled for that day.")
+        raise DomainError("DAY_NOT_FOUND", _("There's no check-in scheduled for that day."))
     found.pact = pact
     return found
 
@@ -524,7 +539,7 @@ def parse_day(value: object) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    raise DomainError("DAY_NOT_FOUND", "There's no check-in scheduled for that day.")
+    raise DomainError("DAY_NOT_FOUND", _("There's no check-in scheduled for that day."))
 
 
 def open_days(pact: Pact, *, now: datetime | None = None) -> list[PactDay]:

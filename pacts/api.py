@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -115,6 +116,12 @@ class UserSettingsRequest(serializers.Serializer):
         help_text=f"{REMINDER_MIN_MINUTES} to {REMINDER_MAX_MINUTES} (whole minutes); "
         "for no reminders set notify_reminders to false.",
     )
+    language = StrictCharField(
+        required=False,
+        allow_null=True,
+        max_length=8,
+        help_text="en, ru, es or pt-br; null = automatic (the language Telegram reports).",
+    )
 
 
 class PactCreateRequest(serializers.Serializer):
@@ -215,6 +222,11 @@ class MeSerializer(serializers.Serializer):
     can_receive_messages = serializers.BooleanField(
         help_text="Whether the bot may message you (rule 17): false until you start the bot "
         "or allow it to write (Telegram.WebApp.requestWriteAccess)."
+    )
+    language = serializers.ChoiceField(
+        choices=settings.LANGUAGES,
+        allow_null=True,
+        help_text="The user's choice; null = automatic (the language Telegram reports).",
     )
 
 

@@ -30,6 +30,8 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone as dj_timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from habitpact.errors import DomainError
 from ledger.models import LedgerEntry, balance_of
@@ -116,6 +118,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     # write), and when the newest signal about it arrived (pacts/reach.py keeps both).
     can_receive_messages = models.BooleanField(default=False)
     can_receive_messages_changed_at = models.DateTimeField(null=True, blank=True)
+    # Rule 18: what Telegram last said (initData / bot updates: an IETF tag like "pt-br"),
+    # and the user's own choice in settings (null = follow Telegram). habitpact/i18n.py's
+    # language_of() turns the two into the language we speak.
+    language_code = models.CharField(max_length=35, null=True, blank=True)
+    language = models.CharField(max_length=8, null=True, blank=True, choices=settings.LANGUAGES)
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -285,7 +292,7 @@ class Pact(models.Model):
     def require_participant(self, user: User) -> str:
         role = self.role_of(user)
         if role is None:
-            raise DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+            raise DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         return role
 
     def local_today(self, now: datetime | None = None) -> date:
@@ -636,57 +643,58 @@ class PactDay(models.Model):
             self.refresh_from_db(from_queryset=PactDay.objects.select_for_update())
         except PactDay.DoesNotExist:
             # An ended pact's pending days are removed.
-            raise DomainError("DAY_NOT_FOUND", "That day is no longer scheduled.") from None
+            raise DomainError("DAY_NOT_FOUND", _("That day is no longer scheduled.")) from None
 
     # --- the rules, one function each: the transitions raise them, the predicates ask --
 
     def _refusal_check_in(self, user: User, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         if self.pact.status != Pact.Status.ACTIVE:
-            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+            return DomainError("PACT_NOT_ACTIVE", _("This pact isn't active."))
         if role != PactParticipant.Role.INITIATOR:
             return DomainError(
-                "FORBIDDEN_WRONG_ROLE", "Only the person who made the pact checks in."
+                "FORBIDDEN_WRONG_ROLE", _("Only the person who made the pact checks in.")
             )
         if self.status in (self.Status.DONE, self.Status.DISPUTED):
-            return DomainError("ALREADY_CHECKED_IN", "You've already checked in for this day.")
+            return DomainError("ALREADY_CHECKED_IN", _("You've already checked in for this day."))
         if self.status != self.Status.PENDING:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                f"This day is {self.status.lower()}; there's nothing to check in.",
+                _("This day is %(status)s; there's nothing to check in.")
+                % {"status": pgettext("status", self.Status(self.status).label).lower()},
                 {"status": self.status},
             )
         if now >= self.deadline_at:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "The deadline for this day has passed.",
+                _("The deadline for this day has passed."),
                 {"deadline": self.deadline_at.isoformat()},
             )
         if self.pact.local_today(now) != self.date:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "You can only check in on the day itself.",
+                _("You can only check in on the day itself."),
                 {"date": self.date.isoformat()},
             )
         return None
 
     def _refusal_skip(self, user: User, now: datetime) -> DomainError | None:
         if self.pact.role_of(user) is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         if self.pact.status != Pact.Status.ACTIVE:
-            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+            return DomainError("PACT_NOT_ACTIVE", _("This pact isn't active."))
         if self.status != self.Status.PENDING:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "Only a day that's still pending can be skipped.",
+                _("Only a day that's still pending can be skipped."),
                 {"status": self.status},
             )
         if now >= self.deadline_at:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "Too late to skip: the deadline has passed.",
+                _("Too late to skip: the deadline has passed."),
                 {"deadline": self.deadline_at.isoformat()},
             )
         return None
@@ -694,21 +702,23 @@ class PactDay(models.Model):
     def _refusal_miss(self, user: User, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         if self.pact.status != Pact.Status.ACTIVE:
-            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+            return DomainError("PACT_NOT_ACTIVE", _("This pact isn't active."))
         if role != PactParticipant.Role.INITIATOR:
-            return DomainError("FORBIDDEN_WRONG_ROLE", "Only the initiator can own up to a miss.")
+            return DomainError(
+                "FORBIDDEN_WRONG_ROLE", _("Only the initiator can own up to a miss.")
+            )
         if self.status != self.Status.PENDING:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "Only a pending day can be marked as missed.",
+                _("Only a pending day can be marked as missed."),
                 {"status": self.status},
             )
         if now >= self.deadline_at:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "The deadline has passed; the day is being marked missed anyway.",
+                _("The deadline has passed; the day is being marked missed anyway."),
                 {"deadline": self.deadline_at.isoformat()},
             )
         return None
@@ -716,22 +726,24 @@ class PactDay(models.Model):
     def _refusal_dispute(self, user: User, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         # Ending a pact does not cut a running dispute window short (rule 13).
         if self.pact.status not in (Pact.Status.ACTIVE, Pact.Status.ENDED):
-            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+            return DomainError("PACT_NOT_ACTIVE", _("This pact isn't active."))
         if role != PactParticipant.Role.PARTNER:
-            return DomainError("FORBIDDEN_WRONG_ROLE", "Only the partner can dispute a check-in.")
+            return DomainError(
+                "FORBIDDEN_WRONG_ROLE", _("Only the partner can dispute a check-in.")
+            )
         if self.status != self.Status.DONE:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "Only a checked-in day can be disputed.",
+                _("Only a checked-in day can be disputed."),
                 {"status": self.status},
             )
         if not self.dispute_window_open(now):
             return DomainError(
                 "DISPUTE_WINDOW_CLOSED",
-                "The dispute window for this day has closed.",
+                _("The dispute window for this day has closed."),
                 {"window_end": self.dispute_open_until and self.dispute_open_until.isoformat()},
             )
         return None
@@ -739,28 +751,25 @@ class PactDay(models.Model):
     def _refusal_resolve(self, user: User, resolution: str, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         if resolution not in RESOLUTION_ROLE:
             return DomainError(
                 "VALIDATION_ERROR",
-                "Resolution must be CONCEDE, WITHDRAW or REJECT.",
+                _("Resolution must be CONCEDE, WITHDRAW or REJECT."),
                 {"resolution": resolution},
             )
         if role != RESOLUTION_ROLE[resolution]:
-            who = "partner" if resolution == "WITHDRAW" else "initiator"
-            return DomainError(
-                "FORBIDDEN_WRONG_ROLE", f"Only the {who} can {resolution.lower()} a dispute."
-            )
+            return DomainError("FORBIDDEN_WRONG_ROLE", RESOLUTION_REFUSAL[resolution]())
         if self.status != self.Status.DISPUTED:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "There's no open dispute on this day.",
+                _("There's no open dispute on this day."),
                 {"status": self.status},
             )
         if now >= self.dispute_resolve_until:
             return DomainError(
                 "RESOLUTION_WINDOW_CLOSED",
-                "Too late: the time to resolve this dispute has run out.",
+                _("Too late: the time to resolve this dispute has run out."),
                 {"window_end": self.dispute_resolve_until.isoformat()},
             )
         return None
@@ -768,13 +777,13 @@ class PactDay(models.Model):
     def _refusal_waive(self, user: User, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         if role != PactParticipant.Role.PARTNER:
-            return DomainError("FORBIDDEN_WRONG_ROLE", "Only the partner can waive a miss.")
+            return DomainError("FORBIDDEN_WRONG_ROLE", _("Only the partner can waive a miss."))
         if self.status != self.Status.MISSED:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "Only a missed day can be waived.",
+                _("Only a missed day can be waived."),
                 {"status": self.status},
             )
         # Rule 14: the tab never goes below zero. A miss already settled is paid for;
@@ -784,7 +793,7 @@ class PactDay(models.Model):
         if balance - self.pact.stake_amount < 0:
             return DomainError(
                 "WAIVE_EXCEEDS_BALANCE",
-                "That miss is already paid for: waiving it now would tip the tab below zero.",
+                _("That miss is already paid for: waiving it now would tip the tab below zero."),
                 {"balance": balance, "amount": self.pact.stake_amount},
             )
         return None
@@ -920,7 +929,7 @@ class PactDay(models.Model):
                         return self
                     raise DomainError(
                         "IDEMPOTENCY_MISMATCH",
-                        "This idempotency key was already used with a different request.",
+                        _("This idempotency key was already used with a different request."),
                         {"idempotency_key": idempotency_key},
                     )
             self._raise(self._refusal_check_in(user, now))
@@ -937,7 +946,7 @@ class PactDay(models.Model):
                 # The same key was taken by a concurrent check-in of another day.
                 raise DomainError(
                     "IDEMPOTENCY_MISMATCH",
-                    "This idempotency key was already used with a different request.",
+                    _("This idempotency key was already used with a different request."),
                     {"idempotency_key": idempotency_key},
                 ) from None
             partner = self.pact.partner
@@ -1077,6 +1086,11 @@ class PactDay(models.Model):
         )
 
 
+RESOLUTION_REFUSAL = {  # who may not resolve a dispute this way, in the reader's words
+    "CONCEDE": lambda: _("Only the initiator can concede a dispute."),
+    "REJECT": lambda: _("Only the initiator can reject a dispute."),
+    "WITHDRAW": lambda: _("Only the partner can withdraw a dispute."),
+}
 RESOLUTION_ROLE = {
     "CONCEDE": PactParticipant.Role.INITIATOR,
     "REJECT": PactParticipant.Role.INITIATOR,

@@ -62,7 +62,7 @@ from enum import Enum
 from typing import Protocol
 
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from telegram import InputFile
 from telegram.error import (
     BadRequest,
@@ -74,6 +74,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from habitpact.i18n import language_of
 from outbox.models import LEASE, OutboxMessage
 from pacts.models import User
 from pacts.reach import messages_refused
@@ -743,7 +744,9 @@ class Drain:
         """Render one queued row; False (and the row marked FAILED) if it cannot be."""
         row = item.row
         try:
-            item.text = render(row, preload=item.preload)
+            # Rule 18: in the recipient's language, decided now (they may have switched).
+            with translation.override(language_of(row.user)):
+                item.text = render(row, preload=item.preload)
             return True
         except Skip as skip:
             _mark(row, Outcome(Result.FAILED, str(skip)), report)

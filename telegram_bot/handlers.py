@@ -17,11 +17,15 @@ import logging
 import re
 from collections.abc import Callable
 
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from telegram import CallbackQuery, ChatMemberUpdated, InlineQuery, Message, Update
 from telegram.constants import ChatMemberStatus
 
 from habitpact.auth import end_of_second, upsert_telegram_user
 from habitpact.errors import DomainError
+from habitpact.i18n import language_of
 from habitpact.ratelimit import RateLimited, limit_user
 from ledger.actions import settlement_confirm, settlement_for
 from ledger.models import Settlement
@@ -51,7 +55,7 @@ FINAL_REFUSALS = frozenset(
         "NOT_FOUND",
     }
 )
-OUT_OF_DATE = "That button is out of date. Open the app to see where things stand."
+OUT_OF_DATE = gettext_lazy("That button is out of date. Open the app to see where things stand.")
 START_PARAM = re.compile(r"^[A-Za-z0-9_-]{1,512}$")
 
 
@@ -80,6 +84,22 @@ def handle_update(data: dict, session: BotSession) -> None:
         log.exception("bot_update_unreadable", extra={"update_id": data.get("update_id")})
         return
     user = update.effective_user
+    with translation.override(_language(user)):
+        _handle(update, user, session)
+
+
+def _language(tg_user) -> str:
+    """The sender's language (rule 18): their choice in settings if they have one, else
+    what this update says Telegram's language is."""
+    if tg_user is None:
+        return language_of(None)
+    chosen = (
+        User.objects.filter(telegram_user_id=tg_user.id).values_list("language", flat=True).first()
+    )
+    return language_of(User(language=chosen, language_code=tg_user.language_code))
+
+
+def _handle(update: Update, user, session: BotSession) -> None:
     context = {
         "update_id": update.update_id,
         "telegram_user_id": user.id if user else None,
@@ -119,7 +139,7 @@ class Replier:
         self.session.call(
             "send_message",
             chat_id=self.update.effective_chat.id,
-            text=text,
+            text=str(text),  # a lazy translation, in this update's language
             parse_mode=msg.PARSE_MODE,
             reply_markup=markup,
             disable_web_page_preview=True,
@@ -130,7 +150,7 @@ class Replier:
         self.session.call(
             "answer_callback_query",
             callback_query_id=query.id,
-            text=text[:200] if text else None,
+            text=str(text)[:200] if text else None,
             show_alert=alert,
             url=url,
         )
@@ -169,12 +189,12 @@ class Replier:
 
 
 def on_message(message: Message, replier: Replier) -> None:
-    command, _, argument = message.text.strip().partition(" ")
+    command, _sep, argument = message.text.strip().partition(" ")
     command = command.split("@", 1)[0].lower()  # "/start@HabitPactBot" in groups
     private = message.chat.type == "private"
     if command not in ("/start", "/help"):
         if private:
-            replier.send(msg.UNKNOWN, kb.rows([kb.app_button("Open HabitPact →", "/")]))
+            replier.send(msg.UNKNOWN, kb.rows([kb.app_button(_("Open HabitPact →"), "/")]))
         return
     try:
         user, is_new = upsert_telegram_user(message.from_user.to_dict())
@@ -189,21 +209,23 @@ def on_message(message: Message, replier: Replier) -> None:
         # Rule 17: whoever writes to the bot in private can be written to.
         messages_allowed(user, source="start", at=end_of_second(message.date))
     if command == "/help":
-        replier.send(msg.HELP, kb.rows([kb.app_button("Open HabitPact →", "/", private=private)]))
+        replier.send(
+            msg.HELP, kb.rows([kb.app_button(_("Open HabitPact →"), "/", private=private)])
+        )
         return
     argument = argument.strip()
     if argument.startswith("invite_"):
         start_invite(user, argument.removeprefix("invite_"), private, replier)
     elif argument.startswith("pact_") and START_PARAM.match(argument):
-        button = kb.app_button("Open Pact →", kb.path_for(argument), private=private)
+        button = kb.app_button(_("Open Pact →"), kb.path_for(argument), private=private)
         replier.send(msg.WELCOME.format(name=msg.e(user.display_name)), kb.rows([button]))
     else:
-        button = kb.app_button("Open HabitPact 🚀", "/", private=private)
+        button = kb.app_button(_("Open HabitPact 🚀"), "/", private=private)
         replier.send(msg.WELCOME.format(name=msg.e(user.display_name)), kb.rows([button]))
 
 
 def start_invite(user: User, code: str, private: bool, replier: Replier) -> None:
-    home = kb.rows([kb.app_button("Open HabitPact →", "/", private=private)])
+    home = kb.rows([kb.app_button(_("Open HabitPact →"), "/", private=private)])
     try:
         pact = invite_for(code)
     except DomainError as refusal:
@@ -213,11 +235,11 @@ def start_invite(user: User, code: str, private: bool, replier: Replier) -> None
     # An answered code tells a stranger its status and nothing else (rule 15).
     if status != "PENDING_ACCEPT":
         if pact.role_of(user) is not None:
-            home = kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}", private=private)])
+            home = kb.rows([kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}", private=private)])
         replier.send(msg.INVITE_CLOSED[status], home)
         return
     if pact.created_by_user_id == user.pk:
-        button = kb.app_button("Open Invite →", f"/invite/{code}", private=private)
+        button = kb.app_button(_("Open Invite →"), f"/invite/{code}", private=private)
         replier.send(
             "📨 That's your own invite — send the link to the friend you want to keep you honest.",
             kb.rows([button]),
@@ -230,7 +252,7 @@ def start_invite(user: User, code: str, private: bool, replier: Replier) -> None
         deadline=msg.clock_time(pact.deadline_on(pact.start_date), pact.tz),
         tz=msg.e(pact.timezone),
     )
-    button = kb.app_button("Open Invite →", f"/invite/{code}", private=private)
+    button = kb.app_button(_("Open Invite →"), f"/invite/{code}", private=private)
     replier.send(text, kb.rows([button]))
 
 
@@ -303,29 +325,29 @@ def _pact_day(user: User, argument: str):
 
 def do_checkin(user: User, argument: str) -> str:
     _pact_day(user, argument).check_in(user)
-    return "Checked in ✅"
+    return _("Checked in ✅")
 
 
 def do_concede(user: User, argument: str) -> str:
     _pact_day(user, argument).resolve(user, "CONCEDE")
-    return "Conceded 😅 — the day is marked missed."
+    return _("Conceded 😅 — the day is marked missed.")
 
 
 def do_reject(user: User, argument: str) -> str:
     _pact_day(user, argument).resolve(user, "REJECT")
-    return "Standing by it 💪 — your check-in stands."
+    return _("Standing by it 💪 — your check-in stands.")
 
 
 def do_confirm_settlement(user: User, argument: str) -> str:
     settlement = settlement_confirm(settlement_for(user, argument), user)
     if settlement.status == Settlement.Status.CONFIRMED:
-        return "Settled up 🎉"
-    return "Confirmed ✅ — waiting for the other side."
+        return _("Settled up 🎉")
+    return _("Confirmed ✅ — waiting for the other side.")
 
 
 def do_later(user: User, argument: str) -> str:
     settlement_for(user, argument)  # participants only, like every other button
-    return "No rush — tap Confirm once it's sorted. ⏳"
+    return _("No rush — tap Confirm once it's sorted. ⏳")
 
 
 # --- rules 10 and 11: breaks and the partner's review ----------------------------------
@@ -363,7 +385,7 @@ CALLBACKS: dict[str, Callable[[User, str], str]] = {
 # Rule 16: each press counts against the presser's spec §13 budget for the same action
 # in the API and the Mini App (check-in its own; "later" only reads; the rest write).
 CALLBACK_SCOPES = {"checkin": "checkin", "later": "read"}
-SLOW_DOWN = "🐢 Slow down! Try again in {seconds} s."
+SLOW_DOWN = gettext_lazy("🐢 Slow down! Try again in %(seconds)d s.")
 
 # Buttons whose press settles the message: their action buttons go once used.
 CLOSING_ACTIONS = frozenset(
@@ -380,7 +402,7 @@ CLOSING_ACTIONS = frozenset(
 
 
 def on_callback(query: CallbackQuery, replier: Replier) -> None:
-    action, _, argument = (query.data or "").partition(":")
+    action, _sep, argument = (query.data or "").partition(":")
     extra = {"action": action, "telegram_user_id": query.from_user.id}
     if action == "open_app":
         if not START_PARAM.match(argument):
@@ -393,12 +415,12 @@ def on_callback(query: CallbackQuery, replier: Replier) -> None:
         replier.answer(OUT_OF_DATE, alert=True)
         return
     try:
-        user, _ = upsert_telegram_user(query.from_user.to_dict())
+        user, _new = upsert_telegram_user(query.from_user.to_dict())
         limit_user(user, CALLBACK_SCOPES.get(action, "write"))
         result = handler(user, argument)
     except RateLimited as refusal:
         log.info("bot_callback_rate_limited", extra=extra)
-        replier.answer(SLOW_DOWN.format(seconds=refusal.retry_after))
+        replier.answer(SLOW_DOWN % {"seconds": refusal.retry_after})
         return
     except OutOfDate:
         log.info("bot_callback_out_of_date", extra=extra)

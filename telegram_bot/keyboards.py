@@ -22,6 +22,7 @@ from datetime import date
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from pacts.actions import INVITE_CODE_RE
@@ -74,15 +75,15 @@ def action_button(text: str, *parts: object) -> InlineKeyboardButton:
 
 
 def checkin_button(pact_id, day: date) -> InlineKeyboardButton:
-    return action_button("Done ✅", "checkin", pact_id, day.isoformat())
+    return action_button(_("Done ✅"), "checkin", pact_id, day.isoformat())
 
 
 def concede_button(pact_id, day: date) -> InlineKeyboardButton:
-    return action_button("Concede 😅", "concede", pact_id, day.isoformat())
+    return action_button(_("Concede 😅"), "concede", pact_id, day.isoformat())
 
 
 def reject_button(pact_id, day: date) -> InlineKeyboardButton:
-    return action_button("Stand By It 💪", "reject", pact_id, day.isoformat())
+    return action_button(_("Stand By It 💪"), "reject", pact_id, day.isoformat())
 
 
 def confirm_settlement_button(text: str, settlement_id) -> InlineKeyboardButton:
@@ -90,7 +91,7 @@ def confirm_settlement_button(text: str, settlement_id) -> InlineKeyboardButton:
 
 
 def later_button(settlement_id) -> InlineKeyboardButton:
-    return action_button("Not Yet ⏳", "later", settlement_id)
+    return action_button(_("Not Yet ⏳"), "later", settlement_id)
 
 
 # --- rules 10 and 11: breaks and the partner's review ----------------------------------

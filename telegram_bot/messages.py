@@ -20,13 +20,12 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.numbers import format_currency, get_currency_precision
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
@@ -36,7 +35,7 @@ from pacts import recap
 from pacts.actions import balance_of, open_days, pact_stats
 from pacts.breaks import Break
 from pacts.models import Pact, PactDay, PactParticipant, User
-from pacts.templatetags.hp import clock_text, owes_text
+from pacts.templatetags.hp import clock_text, date_text, format_money, owes_text
 
 from . import keyboards as kb
 
@@ -47,7 +46,7 @@ PARSE_MODE = "HTML"
 MAX_TEXT_LENGTH = MessageLimit.MAX_TEXT_LENGTH
 # ... and a longer photo caption (400 "message caption is too long").
 MAX_CAPTION_LENGTH = MessageLimit.CAPTION_LENGTH
-GENERIC_ERROR = "😅 Something went wrong. Please try again."
+GENERIC_ERROR = gettext_lazy("😅 Something went wrong. Please try again.")
 
 
 class Skip(Exception):
@@ -97,17 +96,13 @@ def short(text: object, limit: int = TITLE_LIMIT) -> str:
 
 
 def money(amount: int, currency: str) -> str:
-    """Minor units → "£5", "$5.50", "¥500", "€5": the currency's own digits and symbol,
-    decimals only when there is a fraction."""
-    digits = get_currency_precision(currency)
-    value = Decimal(amount).scaleb(-digits)
-    if value == value.to_integral_value():
-        return format_currency(value, currency, format="¤#,##0", locale="en", currency_digits=False)
-    return format_currency(value, currency, locale="en")
+    """Minor units → "£5", "$5.50" (ru: "5 £"): the screens' format_money, one format."""
+    return format_money(amount, currency)
 
 
 def short_date(day: date) -> str:
-    return f"{day:%b} {day.day}"
+    """ "Jan 22" (ru: "22 янв."): the screens' date_text."""
+    return date_text(day)
 
 
 def clock_time(moment: datetime, tz: ZoneInfo) -> str:
@@ -780,7 +775,7 @@ def render(
 
 # --- the bot's own replies (commands) ---------------------------------------------------
 
-WELCOME = (
+WELCOME = gettext_lazy(
     "👋 Welcome to <b>HabitPact</b>, {name}!\n\n"
     "Make a playful pact with a friend: pick a habit, a schedule and a stake. "
     "Check in before the daily deadline — miss it, and the Tab Goblin 👺 adds the stake "
@@ -788,7 +783,7 @@ WELCOME = (
     "No money moves here: you settle up however you like, and HabitPact keeps the tab."
 )
 
-HELP = (
+HELP = gettext_lazy(
     "<b>How HabitPact works</b>\n\n"
     "1. <b>Make a pact</b> in the app: a habit, the days it's due, a deadline and a stake "
     "(say £5).\n"
@@ -801,16 +796,20 @@ HELP = (
     "Commands: /start — open the app · /help — this message"
 )
 
-UNKNOWN = "I only understand /start and /help — everything else lives in the app. 👇"
+UNKNOWN = gettext_lazy("I only understand /start and /help — everything else lives in the app. 👇")
 
-INVITE_PREVIEW = (
+INVITE_PREVIEW = gettext_lazy(
     "📨 <b>{inviter}</b> invited you to a habit pact: <b>{title}</b>\n"
     "{stake} on the tab for every missed day, deadline {deadline} ({tz}).\n\n"
     "Open the invite to see the details and accept or decline."
 )
 INVITE_CLOSED = {
-    "EXPIRED": "⌛ That invite has expired or was declined. Ask your friend for a new one.",
-    "DECLINED": "⌛ That invite has expired or was declined. Ask your friend for a new one.",
-    "CANCELLED": "🗑️ That invite was withdrawn by the person who sent it.",
-    "ALREADY_ACCEPTED": "✅ That invite has already been accepted.",
+    "EXPIRED": gettext_lazy(
+        "⌛ That invite has expired or was declined. Ask your friend for a new one."
+    ),
+    "DECLINED": gettext_lazy(
+        "⌛ That invite has expired or was declined. Ask your friend for a new one."
+    ),
+    "CANCELLED": gettext_lazy("🗑️ That invite was withdrawn by the person who sent it."),
+    "ALREADY_ACCEPTED": gettext_lazy("✅ That invite has already been accepted."),
 }

@@ -63,6 +63,9 @@ def test_the_procfile_runs_web_worker_and_release():
     assert "gunicorn habitpact.wsgi" in lines["web"]
     assert "collectstatic" in lines["web"]
     assert "qcluster" in lines["worker"]
+    # Every process that renders text compiles the translations first (rule 18).
+    for process in ("web", "worker", "sender"):
+        assert "manage.py catalogs compile" in lines[process], process
     assert lines["release"].strip() == "scripts/release"
     release = (ROOT / "scripts/release").read_text()
     assert "migrate" in release and "setup_schedules" in release and "set_webhook" in release

@@ -1,37 +1,66 @@
-"""Template filters for the Mini App: money, countdowns, day states."""
+"""Template filters for the Mini App: money, dates, clock times, countdowns, day states.
+
+Each speaks the active language (habitpact.i18n, rule 18): words through gettext, numbers,
+dates and times through babel's CLDR data for that language's locale. The bot's messages
+use the same functions, rendered in the recipient's language.
+"""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from babel.numbers import format_currency, get_currency_precision
+from babel import Locale
+from babel.dates import format_date, format_skeleton, format_time
+from babel.numbers import (
+    NumberPattern,
+    format_currency,
+    get_currency_precision,
+    get_currency_symbol,
+)
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
+
+from habitpact.i18n import babel_locale
 
 register = template.Library()
-
-# en_US gives each currency its plain symbol: £5, $5.50, €3, ¥500.
-MONEY_LOCALE = "en_US"
 
 
 def to_major(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-get_currency_precision(currency))
 
 
-def format_money(minor: int, currency: str) -> str:
-    """Minor units as money: whole amounts without decimals (£5), others with (£5.50)."""
+@cache
+def _whole_pattern(locale: Locale) -> NumberPattern:
+    """The locale's currency pattern with no decimals: "¤#,##0.00" → "¤#,##0"."""
+    pattern = copy.copy(locale.currency_formats["standard"])
+    pattern.frac_prec = (0, 0)
+    return pattern
+
+
+def format_money(minor: int, currency: str, *, language: str | None = None) -> str:
+    """Minor units as money in the active locale: whole amounts without decimals
+    (£5, 5 £, R$ 5), others with (£5.50, 5,50 £, R$ 5,50)."""
     value = to_major(minor, currency)
+    locale = babel_locale(language)
     if value == value.to_integral_value():
-        return format_currency(
-            value, currency, format="¤#,##0", locale=MONEY_LOCALE, currency_digits=False
-        )
-    return format_currency(value, currency, locale=MONEY_LOCALE)
+        text = _whole_pattern(locale).apply(value, locale, currency=currency, currency_digits=False)
+    else:
+        text = format_currency(value, currency, locale=locale)
+    if locale.currency_symbols.get(currency, currency) == currency:
+        # CLDR's Spanish has no sign of its own for £ or R$ ("5 GBP"): use the
+        # currency's usual one, as en_US writes it ("5 £").
+        text = text.replace(currency, get_currency_symbol(currency, "en_US"))
+    return text
 
 
-ALL_SQUARE = "all square"
+def all_square() -> str:
+    return gettext("all square")
 
 
 def owes_text(
@@ -47,15 +76,15 @@ def owes_text(
     `name` and `amount` let the bot escape names and bold the amount without writing
     the sentence again; a deleted member reads as "Someone" / "their partner"."""
     if balance == 0:
-        return ALL_SQUARE
+        return all_square()
     debtor, creditor = pact.initiator, pact.partner
     if balance < 0:
         debtor, creditor = creditor, debtor
-    return (
-        f"{name(debtor) if debtor else 'Someone'} owes "
-        f"{name(creditor) if creditor else 'their partner'} "
-        f"{amount(format_money(abs(balance), pact.currency))}"
-    )
+    return gettext("%(debtor)s owes %(creditor)s %(amount)s") % {
+        "debtor": name(debtor) if debtor else gettext("Someone"),
+        "creditor": name(creditor) if creditor else gettext("their partner"),
+        "amount": amount(format_money(abs(balance), pact.currency)),
+    }
 
 
 @register.filter
@@ -69,25 +98,57 @@ def money_abs(minor: int | None, currency: str = "GBP") -> str:
 
 
 def humanize_delta(delta: timedelta) -> str:
-    """'2h 30m', '45m', '3d 4h'; 'less than a minute' near zero."""
+    """'2h 30m', '45m', '3d 4h' (ru: '2 ч 30 мин'); 'less than a minute' near zero."""
     minutes = int(delta.total_seconds() // 60)
     if minutes < 1:
-        return "less than a minute"
+        return gettext("less than a minute")
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     if days:
-        return f"{days}d {hours}h"
+        return gettext("%(days)dd %(hours)dh") % {"days": days, "hours": hours}
     if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m"
+        return gettext("%(hours)dh %(minutes)dm") % {"hours": hours, "minutes": minutes}
+    return gettext("%(minutes)dm") % {"minutes": minutes}
 
 
-def clock_text(at: time) -> str:
-    """'9:00 PM', '12:30 AM', and 'midnight' for 00:00: a 00:00 deadline is the end of
-    its day (rule 12), and "12:00 AM" reads as its start."""
+def _plain_spaces(text: str) -> str:
+    # CLDR puts a narrow no-break space before AM/PM ("9:00\u202fPM"); Telegram and
+    # our tests read an ordinary one. A no-break space keeps "21 ч" together.
+    return text.replace("\u202f", " ")
+
+
+def clock_text(at: time, *, language: str | None = None) -> str:
+    """A wall-clock time as the locale writes it: '9:00 PM' (en), '21:00' (ru, es,
+    pt-BR), and 'midnight' for 00:00: a 00:00 deadline is the end of its day (rule 12),
+    and "12:00 AM" / "00:00" reads as its start."""
     if at.hour == 0 and at.minute == 0:
-        return "midnight"
-    return f"{at.hour % 12 or 12}:{at.minute:02d} {'AM' if at.hour < 12 else 'PM'}"
+        return gettext("midnight")
+    return _plain_spaces(format_time(at, "short", locale=babel_locale(language)))
+
+
+def date_text(
+    value: date | datetime, skeleton: str = "MMMd", *, language: str | None = None
+) -> str:
+    """A date (or an instant, in the current zone) as the locale writes it, from a CLDR
+    skeleton: "MMMd" → 'Dec 1' / '1 дек.' / '1 dic' / '1 de dez.'; "MMMEd" adds the
+    weekday, "yMMMd" the year, "EEEE" is the weekday alone, "yMMMM" the month; "j" in
+    a skeleton is the locale's own hour (12 h or 24 h)."""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    locale = babel_locale(language)
+    if skeleton == "EEEE":  # the weekday alone, in full: skeletons would shorten it
+        return format_date(value, "cccc", locale=locale)
+    if skeleton.endswith("jmm"):  # a date and its clock time, joined the locale's way
+        day = date_text(value, skeleton[:-3], language=language)
+        at = clock_text(value.time(), language=language)
+        return locale.datetime_formats["short"].format(at, day)
+    return _plain_spaces(format_skeleton(skeleton, value, locale=locale))
+
+
+@register.filter
+def ldate(value: date | datetime | None, skeleton: str = "MMMd") -> str:
+    """`{{ day.date|ldate:"MMMEd" }}`: date_text in the viewer's language."""
+    return "" if value is None else date_text(value, skeleton)
 
 
 @register.filter
@@ -130,37 +191,55 @@ def day_state(day) -> str:
 @register.filter
 def day_label(day) -> str:
     """A day's state in words, "Break 🏖️" for a day off inside a break."""
-    return "Break 🏖️" if getattr(day, "on_break_id", None) else status_label(day.status)
+    return (
+        pgettext("status", "Break 🏖️")
+        if getattr(day, "on_break_id", None)
+        else status_label(day.status)
+    )
 
 
 @register.filter
 def status_label(status: str) -> str:
     return {
-        "PENDING": "Pending",
-        "DONE": "Done",
-        "MISSED": "Missed",
-        "DISPUTED": "Disputed",
-        "SKIPPED": "Skipped",
-        "WAIVED": "Waived",
-        "PENDING_ACCEPT": "Awaiting partner",
-        "ACTIVE": "Active",
-        "ENDED": "Ended",
-        "DECLINED": "Declined",
-        "EXPIRED": "Expired",
-        "CANCELLED": "Withdrawn",
+        "PENDING": pgettext("status", "Pending"),
+        "DONE": pgettext("status", "Done"),
+        "MISSED": pgettext("status", "Missed"),
+        "DISPUTED": pgettext("status", "Disputed"),
+        "SKIPPED": pgettext("status", "Skipped"),
+        "WAIVED": pgettext("status", "Waived"),
+        "PENDING_ACCEPT": pgettext("status", "Awaiting partner"),
+        "ACTIVE": pgettext("status", "Active"),
+        "ENDED": pgettext("status", "Ended"),
+        "DECLINED": pgettext("status", "Declined"),
+        "EXPIRED": pgettext("status", "Expired"),
+        "CANCELLED": pgettext("status", "Withdrawn"),
     }.get(status, status.title())
 
 
 WEEKDAY_SHORT = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
+def weekday_names(width: str = "abbreviated", *, language: str | None = None) -> list[str]:
+    """Monday..Sunday (ISO order, as schedule_days) in the locale: width "abbreviated"
+    ('Mon', 'пн', 'lun'), "narrow" ('M', 'П', 'L') or "wide" ('Monday')."""
+    names = babel_locale(language).days["stand-alone"][width]
+    return [names[i] for i in range(7)]
+
+
+def first_weekday(*, language: str | None = None) -> int:
+    """The weekday a calendar week starts on in the locale (0 = Monday, 6 = Sunday):
+    Sunday in en_US and pt_BR, Monday in ru and es."""
+    return babel_locale(language).first_week_day
+
+
 @register.filter
 def schedule_text(days: list[bool]) -> str:
-    """'Every day', 'Mon–Fri', 'Weekends', or 'Mon, Wed, Fri'."""
+    """'Every day', 'Mon–Fri', 'Weekends', or 'Mon, Wed, Fri' (in the viewer's words)."""
     if all(days):
-        return "Every day"
+        return gettext("Every day")
+    short = weekday_names()
     if days == [True] * 5 + [False] * 2:
-        return "Mon–Fri"
+        return pgettext("schedule", "%(first)s–%(last)s") % {"first": short[0], "last": short[4]}
     if days == [False] * 5 + [True] * 2:
-        return "Weekends"
-    return ", ".join(name for name, on in zip(WEEKDAY_SHORT, days, strict=True) if on)
+        return gettext("Weekends")
+    return ", ".join(name for name, on in zip(short, days, strict=True) if on)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from habitpact.errors import DomainError
+from habitpact.i18n import activate_for
 from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
-from pacts.actions import user_update_settings
+from pacts.actions import KEEP, user_update_settings
 from pacts.limits import REMINDER_MAX_MINUTES, REMINDER_MIN_MINUTES
 from pacts.privacy import user_delete, user_export
 from pacts.views.common import offered_zone, zone_choices
@@ -39,8 +42,13 @@ def user_settings(request: HttpRequest) -> HttpResponse:
                     reminder_minutes_before=_int_or_none(
                         request.POST.get("reminder_minutes_before")
                     ),
+                    # "" = Automatic (follow Telegram); absent = an older form, keep it.
+                    language=(request.POST.get("language") or None)
+                    if "language" in request.POST
+                    else KEEP,
                 )
-            success = "Saved ✓"
+                activate_for(user)  # the answer is already in the language just chosen
+            success = _("Saved ✓")
         except DomainError as refusal:
             error = refusal
             user.refresh_from_db()
@@ -58,6 +66,7 @@ def user_settings(request: HttpRequest) -> HttpResponse:
         "phone_zone": offered_zone(request, user),
         "reminder_min": REMINDER_MIN_MINUTES,
         "reminder_max": REMINDER_MAX_MINUTES,
+        "languages": settings.LANGUAGES,
         "flash": success,
         "form": request.POST if error else None,
     }
@@ -84,7 +93,7 @@ def account_delete(request: HttpRequest) -> HttpResponse:
         "pacts/user_settings.html",
         {"deleted": True},
         fragment="account",
-        success="Account deleted",
+        success=_("Account deleted"),
     )
 
 

@@ -4,6 +4,7 @@ phone's zone and the zone picker's order, and an ended pact's send-off."""
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.utils.translation import gettext, ngettext
 
 from pacts.models import Pact, PactParticipant, User
 from pacts.schedule import canonical_timezones, is_valid_timezone
@@ -35,13 +36,20 @@ def offered_zone(request: HttpRequest, user: User) -> str:
 def journey_text(pact: Pact, user: User, done_days: int) -> str:
     """The ended pact's one-line send-off (Appendix A), kind when nobody showed up and
     about the initiator when the partner is reading."""
-    if pact.role_of(user) == PactParticipant.Role.INITIATOR:
-        who = "You"
-    else:
-        who = pact.initiator.display_name if pact.initiator else "Your partner"
     if done_days == 0:
-        return "Journey complete. Not every pact sticks; the next one might. 🌱"
-    return f"Journey complete. {who} showed up {done_days} time{'s' if done_days != 1 else ''}!"
+        return gettext("Journey complete. Not every pact sticks; the next one might. 🌱")
+    if pact.role_of(user) == PactParticipant.Role.INITIATOR:
+        return ngettext(
+            "Journey complete. You showed up %(count)d time!",
+            "Journey complete. You showed up %(count)d times!",
+            done_days,
+        ) % {"count": done_days}
+    name = pact.initiator.display_name if pact.initiator else gettext("Your partner")
+    return ngettext(
+        "Journey complete. %(name)s showed up %(count)d time!",
+        "Journey complete. %(name)s showed up %(count)d times!",
+        done_days,
+    ) % {"name": name, "count": done_days}
 
 
 # Offered first in the time zone picker, after the phone's own: the most used zones

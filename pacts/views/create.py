@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from habitpact.errors import DomainError
 from habitpact.miniapp import acting_user
@@ -15,7 +16,7 @@ from habitpact.screens import render_screen, screen
 from pacts.actions import invite_link, pact_create, user_update_settings
 from pacts.forms import CURRENCIES, EMOJIS, STEP_FIELDS, TITLE_MAX, WINDOWS, Draft
 from pacts.models import User
-from pacts.templatetags.hp import WEEKDAY_SHORT
+from pacts.templatetags.hp import first_weekday, weekday_names
 from pacts.views.common import zone_choices
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,11 @@ def _create_context(draft: Draft, step: int, errors: dict, user: User, today: da
         "step": step,
         "draft": draft,
         "raw": draft.raw,
-        "days": [(i, WEEKDAY_SHORT[i], on) for i, on in enumerate(draft.days)],
+        # ISO indexes (schedule_days is Monday first), shown from the locale's first day.
+        "days": [
+            (i, weekday_names()[i], draft.days[i])
+            for i in ((first_weekday() + k) % 7 for k in range(7))
+        ],
         "errors": errors,
         "emojis": EMOJIS,
         "title_max": TITLE_MAX,
@@ -91,7 +96,7 @@ def pact_new(request: HttpRequest) -> HttpResponse:
         if errors:
             step = min(s for s, fields in STEP_FIELDS.items() if set(fields) & set(errors))
         else:
-            terms, _ = draft.parse()
+            terms, _errors = draft.parse()
             try:
                 pact = pact_create(initiator=user, terms=terms, now=now)
             except DomainError as refusal:
@@ -104,7 +109,10 @@ def pact_new(request: HttpRequest) -> HttpResponse:
                 "https://t.me/share/url?url="
                 + quote(link, safe="")
                 + "&text="
-                + quote(f"Hold me to it: {pact.title}. Accept my HabitPact?", safe="")
+                + quote(
+                    _("Hold me to it: %(title)s. Accept my HabitPact?") % {"title": pact.title},
+                    safe="",
+                )
             )
             log.info("miniapp_pact_created", extra={"pact_id": str(pact.pk)})
             return render_screen(
@@ -112,7 +120,7 @@ def pact_new(request: HttpRequest) -> HttpResponse:
                 "pacts/new.html",
                 {"pact": pact, "invite_link": link, "share_link": share, "created": True},
                 fragment="created",
-                success="Pact created! 🚀",
+                success=_("Pact created! 🚀"),
             )
     context = _create_context(draft, step, errors, user, today)
     if picking_zone:

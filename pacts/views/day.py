@@ -9,6 +9,8 @@ from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from habitpact.errors import DomainError
 from habitpact.forms import form_key, form_text
@@ -54,15 +56,15 @@ def day_detail(request: HttpRequest, pact_id: uuid.UUID, day: str) -> HttpRespon
 
 
 SUCCESS = {
-    "check-in": "Nice one! ✅",
-    "skip": "Day skipped. No harm done.",
-    "miss": "Owned up. The tab grows.",
-    "dispute": "Dispute opened.",
-    "CONCEDE": "Conceded. Honesty counts.",
-    "REJECT": "You stood by it. 💪",
-    "WITHDRAW": "Dispute withdrawn. The check-in stands.",
-    "waive": "Miss waived. Generous! 🤝",
-    "approve": "Looks good! 👍 The check-in stands.",
+    "check-in": gettext_noop("Nice one! ✅"),
+    "skip": gettext_noop("Day skipped. No harm done."),
+    "miss": gettext_noop("Owned up. The tab grows."),
+    "dispute": gettext_noop("Dispute opened."),
+    "CONCEDE": gettext_noop("Conceded. Honesty counts."),
+    "REJECT": gettext_noop("You stood by it. 💪"),
+    "WITHDRAW": gettext_noop("Dispute withdrawn. The check-in stands."),
+    "waive": gettext_noop("Miss waived. Generous! 🤝"),
+    "approve": gettext_noop("Looks good! 👍 The check-in stands."),
 }
 
 
@@ -90,7 +92,7 @@ def _perform(action: str, day: PactDay, user: User, request: HttpRequest, now: d
     elif action == "approve":  # rule 11: "Looks good"
         day.approve(user, now=now)
     else:  # pragma: no cover - the URL pattern lists the actions
-        raise DomainError("NOT_FOUND", "Unknown action.")
+        raise DomainError("NOT_FOUND", _("Unknown action."))
     return action
 
 
@@ -109,6 +111,7 @@ def day_action(request: HttpRequest, pact_id: uuid.UUID, day: str, action: str) 
     error, success = None, None
     try:
         success = SUCCESS.get(_perform(action, found, user, request, now))
+        success = _(success) if success else success
         log.info("miniapp_day_action", extra={"action": action, "day_id": str(found.pk)})
     except DomainError as refusal:
         error = refusal

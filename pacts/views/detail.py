@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from habitpact.errors import DomainError
 from habitpact.miniapp import acting_user
@@ -24,19 +25,21 @@ from pacts.actions import (
 )
 from pacts.breaks import BREAK_MAX_DAYS, open_break
 from pacts.models import Pact, PactDay, User
-from pacts.templatetags.hp import WEEKDAY_SHORT, owes_text
+from pacts.templatetags.hp import first_weekday, owes_text, weekday_names
 from pacts.views.common import declined_by, journey_text, other_member
 
 
 def _week(pact: Pact, now: datetime) -> list[dict]:
     today = pact.local_today(now)
-    monday = today - timedelta(days=today.weekday())
+    # The week as the viewer's locale has it: Monday first in ru/es, Sunday in en/pt-BR.
+    monday = today - timedelta(days=(today.weekday() - first_weekday()) % 7)
     days = {d.date: d for d in pact.days.filter(date__gte=monday, date__lt=monday + timedelta(7))}
+    letters, names = weekday_names("narrow"), weekday_names()
     return [
         {
             "date": monday + timedelta(i),
-            "letter": "MTWTFSS"[i],
-            "name": WEEKDAY_SHORT[i],
+            "letter": letters[(monday + timedelta(i)).weekday()],
+            "name": names[(monday + timedelta(i)).weekday()],
             "day": days.get(monday + timedelta(i)),
             "is_today": monday + timedelta(i) == today,
             # Days are created a day ahead; a later check-in day is still scheduled.
@@ -156,7 +159,7 @@ def pact_withdraw(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
     error = success = None
     try:
         pact_cancel(pact, user, now=now)
-        success = "Invite withdrawn."
+        success = _("Invite withdrawn.")
     except DomainError as refusal:
         error = refusal
     pact.refresh_from_db()

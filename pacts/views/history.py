@@ -13,6 +13,7 @@ from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
 from pacts.actions import pact_for
 from pacts.breaks import break_day_dates
+from pacts.templatetags.hp import first_weekday, weekday_names
 
 
 def _month(value: str | None, fallback: date) -> date:
@@ -55,7 +56,9 @@ def pact_history(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
             }
             for d in week
         ]
-        for week in Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
+        for week in Calendar(firstweekday=first_weekday()).monthdatescalendar(
+            month.year, month.month
+        )
     ]
     first_month = pact.start_date.replace(day=1)
     context = {
@@ -65,7 +68,7 @@ def pact_history(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
         "day_list": sorted(days.values(), key=lambda d: d.date, reverse=True),
         "previous": _add_months(month, -1) if month > first_month else None,
         "next": following if following <= today.replace(day=1) else None,
-        "weekday_letters": "MTWTFSS",
+        "weekday_letters": [weekday_names("narrow")[(first_weekday() + i) % 7] for i in range(7)],
         "today": today,
     }
     fragment = "month" if request.htmx and request.GET.get("month") else None

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
@@ -76,8 +77,13 @@ def home_cards(user: User, now: datetime) -> list[Card]:
 
 def greeting(user: User, now: datetime) -> str:
     hour = now.astimezone(user.tz).hour
-    part = "morning" if 5 <= hour < 12 else "afternoon" if 12 <= hour < 18 else "evening"
-    return f"Good {part}, {user.display_name}! 👋"
+    if 5 <= hour < 12:
+        text = _("Good morning, %(name)s! 👋")
+    elif 12 <= hour < 18:
+        text = _("Good afternoon, %(name)s! 👋")
+    else:
+        text = _("Good evening, %(name)s! 👋")
+    return text % {"name": user.display_name}
 
 
 @screen("GET")

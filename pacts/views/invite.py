@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_htmx.http import push_url, reswap, retarget
 
 from habitpact.errors import DomainError
@@ -36,7 +37,7 @@ def invite(request: HttpRequest, code: str, answer: str = "") -> HttpResponse:
             if answer not in ("accept", "decline"):
                 raise DomainError(
                     "VALIDATION_ERROR",
-                    "Tap Accept or No thanks to answer this invite.",
+                    _("Tap Accept or No thanks to answer this invite."),
                     {"action": "accept or decline"},
                 )
             if answer == "accept":
@@ -45,13 +46,13 @@ def invite(request: HttpRequest, code: str, answer: str = "") -> HttpResponse:
                     request,
                     "pacts/detail.html",
                     detail_context(pact, user, now),
-                    success="You're in! Keep them honest. 🤝",
+                    success=_("You're in! Keep them honest. 🤝"),
                 )
                 retarget(response, "#app")
                 reswap(response, "innerHTML show:window:top")
                 return push_url(response, reverse("pact_detail", kwargs={"pact_id": pact.pk}))
             pact_decline(pact, user, now=now)
-            success = "Invite declined."
+            success = _("Invite declined.")
         except DomainError as refusal:
             error = refusal
         pact.refresh_from_db()

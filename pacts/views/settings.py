@@ -6,6 +6,7 @@ import uuid
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_htmx.http import reswap, retarget
 
 from habitpact.errors import DomainError
@@ -36,7 +37,7 @@ def pact_settings(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
     error, success = None, None
     try:
         pact_end(pact, user, reason=form_text(request.POST, "reason", max_length=1000), now=now)
-        success = "Pact ended."
+        success = _("Pact ended.")
     except DomainError as refusal:
         error = refusal
     pact.refresh_from_db()

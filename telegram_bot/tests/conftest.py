@@ -37,7 +37,7 @@ def tg_user(user: User) -> dict:
         "is_bot": False,
         "first_name": user.display_name,
         "username": user.username,
-        "language_code": "en",
+        "language_code": user.language_code or "en",
     }
 
 

@@ -1,4 +1,5 @@
-"""Register (or remove) the bot's webhook with Telegram: setWebhook with the secret."""
+"""Register (or remove) the bot's webhook with Telegram: setWebhook with the secret, then
+the bot's menu and descriptions in every language (telegram_bot/menu.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
 from telegram_bot.client import BotSession
+from telegram_bot.menu import publish_profile
 
 # inline_query: `@<bot>` in any chat (switch inline mode on with @BotFather's /setinline);
 # my_chat_member: the user blocked or unblocked the bot (rule 17).
@@ -48,4 +50,6 @@ class Command(BaseCommand):
                 allowed_updates=ALLOWED_UPDATES,
                 drop_pending_updates=drop_pending,
             )
+            languages = publish_profile(session)
         self.stdout.write(self.style.SUCCESS(f"Webhook set: {target}"))
+        self.stdout.write(f"Menu and descriptions set for: {', '.join(languages)}")
