@@ -69,6 +69,21 @@ urlpatterns = [
         "pacts/<str:pact_id>/days/<str:date>/waive", pacts_api.WaiveView.as_view(), name="day-waive"
     ),
     path("pacts/<str:pact_id>/days/<str:date>/skip", pacts_api.SkipView.as_view(), name="day-skip"),
+    path(
+        "pacts/<str:pact_id>/days/<str:date>/skip-request",
+        pacts_api.SkipRequestView.as_view(),
+        name="day-skip-request",
+    ),
+    path(
+        "pacts/<str:pact_id>/days/<str:date>/skip-request/approve",
+        pacts_api.SkipRequestApproveView.as_view(),
+        name="day-skip-request-approve",
+    ),
+    path(
+        "pacts/<str:pact_id>/days/<str:date>/skip-request/decline",
+        pacts_api.SkipRequestDeclineView.as_view(),
+        name="day-skip-request-decline",
+    ),
     path("pacts/<str:pact_id>/ledger", ledger_api.LedgerView.as_view(), name="ledger"),
     path(
         "pacts/<str:pact_id>/settlements",

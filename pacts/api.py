@@ -58,8 +58,12 @@ from .limits import (
     DISPUTE_WINDOW_MIN_HOURS,
     REMINDER_MAX_MINUTES,
     REMINDER_MIN_MINUTES,
+    SKIP_REASON_MAX_LENGTH,
+    SKIPS_PER_MONTH_DEFAULT,
+    SKIPS_PER_MONTH_MAX,
+    SKIPS_PER_MONTH_MIN,
 )
-from .models import Pact, PactDay, PactParticipant, User
+from .models import Pact, PactDay, PactParticipant, SkipRequest, User
 from .stats import balance_column
 
 log = logging.getLogger(__name__)
@@ -139,6 +143,12 @@ class PactCreateRequest(serializers.Serializer):
     partner_username = StrictCharField(
         required=False, allow_blank=True, allow_null=True, max_length=64, default=""
     )
+    skips_per_month = StrictIntegerField(
+        required=False,
+        default=SKIPS_PER_MONTH_DEFAULT,
+        help_text=f"The initiator's free skips per calendar month, "
+        f"{SKIPS_PER_MONTH_MIN}–{SKIPS_PER_MONTH_MAX} (rule 8).",
+    )
 
 
 class InviteAnswerRequest(serializers.Serializer):
@@ -175,6 +185,19 @@ class CheckInRequest(serializers.Serializer):
 class DisputeRequest(serializers.Serializer):
     reason = StrictCharField(
         required=False, allow_blank=True, allow_null=True, max_length=1000, default=""
+    )
+
+
+class SkipRequestBody(serializers.Serializer):
+    # The domain bounds the reason (SKIP_REASON_MAX_LENGTH, 422 VALIDATION_ERROR with the
+    # same message on every door); this only keeps absurd bodies out.
+    reason = StrictCharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=10_000,
+        default="",
+        help_text=f"Optional, up to {SKIP_REASON_MAX_LENGTH} characters.",
     )
 
 
@@ -228,6 +251,7 @@ class PactSerializer(serializers.Serializer):
     deadline_time = HourMinuteField()
     timezone = serializers.CharField()
     dispute_window_hours = serializers.IntegerField()
+    skips_per_month = serializers.IntegerField(help_text="The initiator's free skips a month.")
     start_date = serializers.DateField()
     end_date = serializers.DateField(allow_null=True)
     partner_username = serializers.CharField()
@@ -253,6 +277,19 @@ class StatsSerializer(serializers.Serializer):
     current_streak = serializers.IntegerField()
 
 
+class SkipRequestSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SkipRequest.Status.choices)
+    reason = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+
+
+class SkipAllowanceSerializer(serializers.Serializer):
+    month = serializers.DateField(format="%Y-%m", help_text="YYYY-MM, in the pact's zone.")
+    allowed = serializers.IntegerField()
+    used = serializers.IntegerField()
+    left = serializers.IntegerField()
+
+
 class TodaySerializer(serializers.Serializer):
     id = serializers.UUIDField()
     date = serializers.DateField()
@@ -262,6 +299,9 @@ class TodaySerializer(serializers.Serializer):
     can_dispute = serializers.BooleanField()
     can_skip = serializers.BooleanField()
     can_miss = serializers.BooleanField()
+    can_request_skip = serializers.BooleanField()
+    can_answer_skip = serializers.BooleanField()
+    skip_request = SkipRequestSerializer(allow_null=True)
 
 
 class PactDetailSerializer(serializers.Serializer):
@@ -269,6 +309,9 @@ class PactDetailSerializer(serializers.Serializer):
     participants = ParticipantSerializer(many=True)
     balance = serializers.IntegerField(help_text="Positive: the initiator owes the partner.")
     stats = StatsSerializer()
+    skip_allowance = SkipAllowanceSerializer(
+        help_text="The initiator's free skips this month (today's month, pact zone)."
+    )
     today = TodaySerializer(allow_null=True)
     invite_link = serializers.CharField(
         allow_null=True, help_text="For the initiator while the invite is open."
@@ -325,6 +368,9 @@ class DaySerializer(serializers.Serializer):
     resolution = serializers.ChoiceField(choices=PactDay.Resolution.choices, allow_null=True)
     resolution_at = serializers.DateTimeField(allow_null=True)
     skipped_at = serializers.DateTimeField(allow_null=True)
+    skip_request = SkipRequestSerializer(
+        allow_null=True, help_text="The day's latest skip request (rule 9), or null."
+    )
 
 
 class DayResponseSerializer(serializers.Serializer):
@@ -359,6 +405,7 @@ class InviteTermsSerializer(serializers.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField(allow_null=True)
     dispute_window_hours = serializers.IntegerField()
+    skips_per_month = serializers.IntegerField()
 
 
 class InviterSerializer(serializers.Serializer):
@@ -391,6 +438,7 @@ def pact_detail(pact: Pact, user: User) -> dict:
         "participants": list(pact.participants.all()),
         "balance": balance_of(pact),
         "stats": pact_stats(pact),
+        "skip_allowance": pact.skip_allowance(pact.local_today()),
         "today": None
         if today is None
         else {
@@ -402,6 +450,9 @@ def pact_detail(pact: Pact, user: User) -> dict:
             "can_dispute": today.can_dispute(user),
             "can_skip": today.can_skip(user),
             "can_miss": today.can_miss(user),
+            "can_request_skip": today.can_request_skip(user),
+            "can_answer_skip": today.can_answer_skip(user),
+            "skip_request": today.skip_request,
         },
         "invite_link": invite_link(pact)
         if is_open_invite and pact.created_by_user_id == user.pk
@@ -641,7 +692,11 @@ class DayListView(APIView):
         if "status" in filters:
             days = days.filter(status=filters["status"])
         total = days.count()
-        page = list(days.order_by("-date")[offset : offset + limit]) if offset < total else []
+        page = (
+            list(days.order_by("-date").prefetch_related("skip_requests")[offset : offset + limit])
+            if offset < total
+            else []
+        )
         body = {"days": page, "total": total, "limit": limit, "offset": offset}
         return Response(DayListSerializer(body).data)
 
@@ -747,9 +802,61 @@ class SkipView(APIView):
         responses={200: DayResponseSerializer, **error_responses(*DAY_ACTION_ERRORS)},
     )
     def post(self, request, pact_id, date):
-        """Skip a pending day before its deadline (either participant). No forfeit."""
+        """Skip a pending day before its deadline (either participant). No forfeit. The
+        initiator's skip uses one of the month's free skips (409 SKIP_ALLOWANCE_USED when
+        none is left: ask instead); the partner's never does."""
         found = day_of(request.user, pact_id, date)
         return Response(day_body(found.skip(request.user)))
+
+
+# --- skip requests (rule 9) ------------------------------------------------------------
+
+
+class SkipRequestView(APIView):
+    @extend_schema(
+        operation_id="days_skip_request",
+        tags=["days"],
+        request=SkipRequestBody,
+        parameters=[PACT_ID, DAY_DATE],
+        responses={200: DayResponseSerializer, **body_error_responses(*DAY_ACTION_ERRORS)},
+    )
+    def post(self, request, pact_id, date):
+        """Ask the partner to skip a pending day before its deadline (initiator). The
+        partner gets a bot message with Approve / Decline. A retry with the same reason
+        returns the same request; another while one is open is 409 SKIP_REQUEST_OPEN."""
+        found = day_of(request.user, pact_id, date)
+        reason = parsed(request, SkipRequestBody)["reason"] or ""
+        found.request_skip(request.user, reason=reason)
+        return Response(day_body(found))
+
+
+class SkipRequestApproveView(APIView):
+    @extend_schema(
+        operation_id="days_skip_request_approve",
+        tags=["days"],
+        request=None,
+        parameters=[PACT_ID, DAY_DATE],
+        responses={200: DayResponseSerializer, **error_responses(*DAY_ACTION_ERRORS)},
+    )
+    def post(self, request, pact_id, date):
+        """Approve the open skip request (partner, before the deadline): the day is
+        SKIPPED as the partner's skip and uses no allowance. Idempotent."""
+        found = day_of(request.user, pact_id, date)
+        return Response(day_body(found.approve_skip(request.user)))
+
+
+class SkipRequestDeclineView(APIView):
+    @extend_schema(
+        operation_id="days_skip_request_decline",
+        tags=["days"],
+        request=None,
+        parameters=[PACT_ID, DAY_DATE],
+        responses={200: DayResponseSerializer, **error_responses(*DAY_ACTION_ERRORS)},
+    )
+    def post(self, request, pact_id, date):
+        """Decline the open skip request (partner): the day stays pending. Idempotent."""
+        found = day_of(request.user, pact_id, date)
+        return Response(day_body(found.decline_skip(request.user)))
 
 
 # --- invites ---------------------------------------------------------------------------

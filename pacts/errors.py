@@ -23,6 +23,8 @@ HTTP_STATUS = {
     "IDEMPOTENCY_MISMATCH": 409,
     "PACT_NOT_ACTIVE": 409,
     "WAIVE_EXCEEDS_BALANCE": 409,  # DECISIONS rule 14
+    "SKIP_ALLOWANCE_USED": 409,  # rule 8: this month's free skips are gone
+    "SKIP_REQUEST_OPEN": 409,  # rule 9: one open skip request per day
     "VALIDATION_ERROR": 422,
     "RATE_LIMITED": 429,
 }

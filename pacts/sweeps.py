@@ -37,7 +37,15 @@ from django.utils import timezone
 from ledger.models import LedgerEntry
 
 from .limits import REMINDER_MAX_MINUTES
-from .models import INVITE_TTL, OutboxMessage, Pact, PactDay, PactParticipant, User
+from .models import (
+    INVITE_TTL,
+    OutboxMessage,
+    Pact,
+    PactDay,
+    PactParticipant,
+    SkipRequest,
+    User,
+)
 from .schedule import due_dates, local_deadline
 from .stats import balances_of, last_miss_date, streak_filter
 
@@ -96,9 +104,18 @@ def _out_of_time(started: float, max_seconds: float | None) -> bool:
 # --- deadlines ------------------------------------------------------------------------
 
 
-def miss_days(days: QuerySet[PactDay], *, now: datetime, note: str = "Missed check-in") -> int:
+def miss_days(
+    days: QuerySet[PactDay],
+    *,
+    now: datetime,
+    note: str = "Missed check-in",
+    tell_lapsed: bool = True,
+) -> int:
     """PENDING → MISSED for `days` (already locked by the caller), each with one FORFEIT
-    entry and a "missed" message to both participants. Returns how many were missed."""
+    entry and a "missed" message to both participants. Returns how many were missed.
+
+    An OPEN skip request on such a day LAPSES (rule 9: unanswered by the deadline), and
+    with `tell_lapsed` its initiator is told so (not when they owned up themselves)."""
     rows = list(
         days.filter(status=PactDay.Status.PENDING).values_list(
             "id", "pact_id", "date", "pact__stake_amount"
@@ -135,9 +152,42 @@ def miss_days(days: QuerySet[PactDay], *, now: datetime, note: str = "Missed che
         }
         recipients = [m for m in (initiator, partner) if m]
         messages += _outbox_rows("missed", str(day_id), recipients, payload)
+    messages += _lapse_skip_requests(ids, rows, members, now=now, tell=tell_lapsed)
     LedgerEntry.objects.bulk_create(entries, batch_size=2000)
     OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
     return len(rows)
+
+
+def _lapse_skip_requests(ids, rows, members, *, now: datetime, tell: bool) -> list[OutboxMessage]:
+    """OPEN skip requests of the days just missed → LAPSED; the outcome messages to
+    their initiators (the same rows `_MISS_DUE_SQL`'s `lapse_messages` writes)."""
+    lapsed = list(
+        SkipRequest.objects.filter(day_id__in=ids, status=SkipRequest.Status.OPEN).values_list(
+            "id", "day_id"
+        )
+    )
+    if not lapsed:
+        return []
+    SkipRequest.objects.filter(
+        id__in=[row[0] for row in lapsed], status=SkipRequest.Status.OPEN
+    ).update(status=SkipRequest.Status.LAPSED, answered_at=now, updated_at=now)
+    if not tell:
+        return []
+    day_facts = {row[0]: row for row in rows}
+    messages = []
+    for request_id, day_id in lapsed:
+        _, pact_id, day_date, _stake = day_facts[day_id]
+        initiator = members[pact_id].get(PactParticipant.Role.INITIATOR)
+        payload = {
+            "pact_id": str(pact_id),
+            "day_id": str(day_id),
+            "date": day_date.isoformat(),
+            "request_id": str(request_id),
+            "outcome": SkipRequest.Status.LAPSED,
+        }
+        recipients = [initiator] if initiator else []
+        messages += _outbox_rows("skip_request_answered", str(request_id), recipients, payload)
+    return messages
 
 
 def _miss_due_batch_orm(now: datetime, limit: int) -> int:
@@ -223,9 +273,39 @@ messages AS (
     JOIN users u ON u.id = r.user_id AND u.deleted_at IS NULL
     ON CONFLICT DO NOTHING
     RETURNING 1
+),
+-- Rule 9: an OPEN skip request on a day just missed lapses, and its initiator is told
+-- (`_lapse_skip_requests` on the ORM path). Requests change only under their day's row
+-- lock, which `due` holds.
+lapsed AS (
+    UPDATE skip_requests r
+    SET status = 'LAPSED', answered_at = %(now)s, updated_at = %(now)s
+    WHERE r.day_id = ANY(ARRAY(SELECT id FROM missed)) AND r.status = 'OPEN'
+    RETURNING r.id, r.day_id
+),
+lapse_messages AS (
+    INSERT INTO outbox
+        (user_id, chat_id, kind, payload, dedupe_key, status, attempts, next_attempt_at,
+         sent_at, last_error, created_at, updated_at)
+    SELECT u.id, u.telegram_user_id, 'skip_request_answered',
+           jsonb_build_object(
+               'pact_id', f.pact_id::text,
+               'day_id', f.day_id::text,
+               'date', to_char(f.date, 'YYYY-MM-DD'),
+               'request_id', l.id::text,
+               'outcome', 'LAPSED'
+           ),
+           'skip_request_answered:' || l.id::text || ':' || u.id::text,
+           'PENDING', 0, %(wall)s, NULL, '', %(wall)s, %(wall)s
+    FROM lapsed l
+    JOIN facts f ON f.day_id = l.day_id
+    JOIN users u ON u.id = f.initiator_id AND u.deleted_at IS NULL
+    ON CONFLICT DO NOTHING
+    RETURNING 1
 )
 SELECT (SELECT count(*) FROM due), (SELECT count(*) FROM missed),
-       (SELECT count(*) FROM entries), (SELECT count(*) FROM messages)
+       (SELECT count(*) FROM entries), (SELECT count(*) FROM messages),
+       (SELECT count(*) FROM lapsed), (SELECT count(*) FROM lapse_messages)
 """
 
 
@@ -234,7 +314,7 @@ def _miss_due_batch_sql(now: datetime, limit: int) -> int:
     params = {"now": now, "limit": limit, "note": "Missed check-in", "wall": timezone.now()}
     with connection.cursor() as cursor:
         cursor.execute(_MISS_DUE_SQL, params)
-        claimed, _missed, _entries, _messages = cursor.fetchone()
+        claimed, _missed, _entries, _messages, _lapsed, _told = cursor.fetchone()
     return claimed
 
 

@@ -253,6 +253,16 @@ def do_reject(user: User, argument: str) -> str:
     return "Standing by it 💪 — your check-in stands."
 
 
+def do_approve_skip(user: User, argument: str) -> str:
+    _pact_day(user, argument).approve_skip(user)
+    return "Skip approved 👍 — no check-in needed that day."
+
+
+def do_decline_skip(user: User, argument: str) -> str:
+    _pact_day(user, argument).decline_skip(user)
+    return "Declined 🙅 — the day stands."
+
+
 def do_confirm_settlement(user: User, argument: str) -> str:
     settlement = settlement_confirm(settlement_for(user, argument), user)
     if settlement.status == Settlement.Status.CONFIRMED:
@@ -271,6 +281,8 @@ CALLBACKS: dict[str, Callable[[User, str], str]] = {
     "concede": do_concede,
     "reject": do_reject,
     "confirm_settlement": do_confirm_settlement,
+    "skip_ok": do_approve_skip,
+    "skip_no": do_decline_skip,
 }
 
 
@@ -280,7 +292,9 @@ CALLBACK_SCOPES = {"checkin": "checkin", "later": "read"}
 SLOW_DOWN = "🐢 Slow down! Try again in {seconds} s."
 
 # Buttons whose press settles the message: their action buttons go once used.
-CLOSING_ACTIONS = frozenset({"checkin", "concede", "reject", "confirm_settlement"})
+CLOSING_ACTIONS = frozenset(
+    {"checkin", "concede", "reject", "confirm_settlement", "skip_ok", "skip_no"}
+)
 
 
 def on_callback(query: CallbackQuery, replier: Replier) -> None:

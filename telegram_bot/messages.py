@@ -30,8 +30,8 @@ from telegram.constants import MessageLimit
 
 from ledger.models import LedgerEntry, Settlement
 from pacts.actions import balance_of, open_days, pact_stats
-from pacts.models import OutboxMessage, Pact, PactDay, PactParticipant, User
-from pacts.templatetags.hp import clock_text, owes_text
+from pacts.models import OutboxMessage, Pact, PactDay, PactParticipant, SkipRequest, User
+from pacts.templatetags.hp import both_clocks, clock_text, owes_text
 
 from . import keyboards as kb
 
@@ -112,6 +112,23 @@ def when(moment: datetime, tz: ZoneInfo, now: datetime) -> str:
     return f"{clock_time(moment, tz)}, {short_date(local_day)}"
 
 
+def deadline(moment: datetime, ctx: Context, pact: Pact) -> str:
+    """`when` for the recipient and, when the pact's other participant reads it on a
+    different wall clock, for them too: "9:00 PM · 1:00 PM for Sam" (hp.both_clocks, the
+    screens' wording). The recipient's part is Telegram's date_time entity (Bot API 9.5,
+    `<tg-time>` in HTML; python-telegram-bot 22.8 knows it): shown as written, and the
+    reader's client can show the instant in the device's own zone."""
+    stamp = int(moment.timestamp())
+    return both_clocks(
+        moment,
+        ctx.tz,
+        pact.other_member(ctx.recipient),
+        show=lambda at, tz: when(at, tz, ctx.now),
+        name=e,
+        mine=lambda text: f'<tg-time unix="{stamp}">{text}</tg-time>',
+    )
+
+
 def duration(delta: timedelta) -> str:
     """Whole hours (rounded down, as the spec's "closes in 11 hours"), minutes under one."""
     minutes = max(0, int(delta.total_seconds() // 60))
@@ -190,7 +207,7 @@ def reminder(ctx: Context) -> Rendered:
         raise Skip(f"obsolete: day is {day.status}, deadline {day.deadline_at.isoformat()}")
     text = (
         f"🕒 Habit check! Time for <b>{short(pact.title)}</b>.\n"
-        f"Hit Done before <b>{when(day.deadline_at, ctx.tz, ctx.now)}</b> or the Tab Goblin "
+        f"Hit Done before <b>{deadline(day.deadline_at, ctx, pact)}</b> or the Tab Goblin "
         f"adds <b>{money(pact.stake_amount, pact.currency)}</b> to your bill. 👺"
     )
     buttons = [kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]
@@ -226,7 +243,7 @@ def checkin_partner(ctx: Context) -> Rendered:
     if day.dispute_window_open(ctx.now):
         lines.append(
             "Not convinced? You can dispute until "
-            f"<b>{when(day.dispute_open_until, ctx.tz, ctx.now)}</b>."
+            f"<b>{deadline(day.dispute_open_until, ctx, pact)}</b>."
         )
     button = kb.app_button("View / dispute →", _day_path(pact, day.date))
     return Rendered("\n".join(lines), kb.rows([button]))
@@ -241,6 +258,82 @@ def day_skipped(ctx: Context) -> Rendered:
         "No check-in needed that day, and nothing goes on the tab."
     )
     return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+
+
+# --- skip requests (rule 9) ---------------------------------------------------------------
+
+
+def _skip_request(payload: dict, day: PactDay) -> SkipRequest:
+    found = SkipRequest.objects.filter(pk=payload.get("request_id"), day=day).first()
+    if found is None:
+        raise Skip(f"gone: skip request {payload.get('request_id')}")
+    return found
+
+
+def skip_requested(ctx: Context) -> Rendered:
+    """To the partner: "Alex asks to skip Gym today: <reason>" with [Approve skip]
+    [Decline] while the request can still be answered."""
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    request = _skip_request(ctx.payload, day)
+    if request.status != SkipRequest.Status.OPEN:
+        raise Skip(f"obsolete: skip request is {request.status}")
+    asker = name(pact.initiator)
+    reason = f": {e(request.reason)}" if request.reason else "."
+    lines = [
+        f"🙏 <b>{asker}</b> asks to skip <b>{short(pact.title)}</b> "
+        f"{_on_day(pact, day, ctx.now)}{reason}",
+        f"Answer before <b>{deadline(day.deadline_at, ctx, pact)}</b> — after that the day "
+        "is decided as usual.",
+    ]
+    actions = []
+    if day.can_answer_skip(ctx.recipient, ctx.now):
+        actions = [
+            kb.approve_skip_button(pact.pk, day.date),
+            kb.decline_skip_button(pact.pk, day.date),
+        ]
+    buttons = [kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]
+    return Rendered("\n".join(lines), kb.rows(actions, buttons))
+
+
+def skip_request_answered(ctx: Context) -> Rendered:
+    """To the initiator, once per request: approved, declined, or lapsed at the deadline."""
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    outcome = ctx.payload.get("outcome")
+    partner = name(pact.partner)
+    on = _on_day(pact, day, ctx.now)
+    title = short(pact.title)
+    buttons = [kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]
+    if outcome == SkipRequest.Status.APPROVED:
+        text = (
+            f"👍 <b>{partner}</b> approved your skip for <b>{title}</b> {on}.\n"
+            "No check-in needed, and nothing goes on the tab. Rest up! 😌"
+        )
+        return Rendered(text, kb.rows(buttons))
+    if outcome == SkipRequest.Status.DECLINED:
+        lines = [f"🙅 <b>{partner}</b> said no to skipping <b>{title}</b> {on}."]
+        if day.status == PactDay.Status.PENDING and not day.awaiting_sweep(ctx.now):
+            lines.append(
+                f"Check in before <b>{deadline(day.deadline_at, ctx, pact)}</b> or "
+                f"<b>{money(pact.stake_amount, pact.currency)}</b> goes on the tab. 💪"
+            )
+            if day.can_check_in(ctx.recipient, ctx.now):
+                buttons.append(kb.checkin_button(pact.pk, day.date))
+        return Rendered("\n".join(lines), kb.rows(buttons))
+    if outcome == SkipRequest.Status.LAPSED:
+        result = {
+            PactDay.Status.MISSED: "missed, and the stake went on the tab",
+            PactDay.Status.DONE: "done",
+            PactDay.Status.SKIPPED: "skipped",
+        }.get(day.status, day.status.lower())
+        text = (
+            f"⌛ <b>{partner}</b> didn't answer your skip request for <b>{title}</b> "
+            f"({short_date(day.date)}) before the deadline.\n"
+            f"The day was decided as usual: {result}."
+        )
+        return Rendered(text, kb.rows(buttons))
+    raise Skip(f"bad payload: outcome {outcome!r}")
 
 
 def missed(ctx: Context) -> Rendered:
@@ -274,7 +367,7 @@ def dispute_opened_initiator(ctx: Context) -> Rendered:
     lines.append("Was it legit?")
     if day.status == PactDay.Status.DISPUTED and day.dispute_resolve_until:
         lines.append(
-            f"<i>Answer by {when(day.dispute_resolve_until, ctx.tz, ctx.now)}, "
+            f"<i>Answer by {deadline(day.dispute_resolve_until, ctx, pact)}, "
             "or your check-in stands.</i>"
         )
     buttons = [kb.app_button("View Dispute →", _day_path(pact, day.date))]
@@ -297,7 +390,7 @@ def dispute_opened_partner(ctx: Context) -> Rendered:
         lines.append(
             "Waiting for their response. The dispute window closes in "
             f"{duration(day.dispute_resolve_until - ctx.now)} "
-            f"({when(day.dispute_resolve_until, ctx.tz, ctx.now)})."
+            f"({deadline(day.dispute_resolve_until, ctx, pact)})."
         )
     button = kb.app_button("View Dispute →", _day_path(pact, day.date))
     return Rendered("\n".join(lines), kb.rows([button]))
@@ -544,6 +637,8 @@ RENDERERS: dict[str, Callable[[Context], Rendered]] = {
     "checkin_confirmed": checkin_confirmed,
     "checkin_partner": checkin_partner,
     "day_skipped": day_skipped,
+    "skip_requested": skip_requested,
+    "skip_request_answered": skip_request_answered,
     "missed": missed,
     "dispute_opened_initiator": dispute_opened_initiator,
     "dispute_opened_partner": dispute_opened_partner,

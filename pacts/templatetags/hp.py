@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import format_currency, get_currency_precision
 from django import template
@@ -98,6 +99,49 @@ def clock(value: datetime | time | None) -> str:
     if isinstance(value, datetime):
         value = timezone.localtime(value).time() if timezone.is_aware(value) else value.time()
     return clock_text(value)
+
+
+def _wall_clock(moment: datetime, tz: tzinfo) -> str:
+    return clock_text(moment.astimezone(tz).time())
+
+
+def both_clocks(
+    moment: datetime,
+    viewer_tz: tzinfo,
+    other: Any = None,
+    *,
+    show: Callable[[datetime, tzinfo], str] = _wall_clock,
+    name: Callable[[str], str] = lambda text: text,
+    mine: Callable[[str], str] = lambda text: text,
+) -> str:
+    """A deadline for two people, the one wording every screen and message uses: the
+    viewer's reading of `moment`, and when `other` (the other participant) reads it on a
+    different wall clock, theirs too: "9:00 PM · 1:00 PM for Sam" (issue 12).
+
+    `show(moment, zone)` words one reading (default "9:00 PM"; the bot adds "tomorrow"),
+    `name` escapes the other's name, and `mine` wraps the viewer's part (the bot's
+    `date_time` entity, which Telegram shows in the reader's own zone)."""
+    text = mine(show(moment, viewer_tz))
+    if other is None or not getattr(other, "timezone", None):
+        return text
+    try:
+        other_tz = ZoneInfo(other.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return text
+    here = moment.astimezone(viewer_tz).replace(tzinfo=None)
+    there = moment.astimezone(other_tz).replace(tzinfo=None)
+    if here == there:
+        return text
+    return f"{text} · {show(moment, other_tz)} for {name(other.display_name)}"
+
+
+@register.filter
+def clocks(moment: datetime | None, other: Any = None) -> str:
+    """`both_clocks` on a screen: the viewer's zone is the current one (the Mini App
+    activates the signed-in user's)."""
+    if moment is None:
+        return ""
+    return both_clocks(moment, timezone.get_current_timezone(), other)
 
 
 @register.filter
