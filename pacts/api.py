@@ -283,8 +283,17 @@ class SkipRequestSerializer(serializers.Serializer):
     requested_at = serializers.DateTimeField()
 
 
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}$", "example": "2025-01"})
+class MonthField(serializers.DateField):
+    """A calendar month as "YYYY-MM" (from the date of its first day)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "%Y-%m")
+        super().__init__(**kwargs)
+
+
 class SkipAllowanceSerializer(serializers.Serializer):
-    month = serializers.DateField(format="%Y-%m", help_text="YYYY-MM, in the pact's zone.")
+    month = MonthField(help_text="YYYY-MM, in the pact's zone.")
     allowed = serializers.IntegerField()
     used = serializers.IntegerField()
     left = serializers.IntegerField()

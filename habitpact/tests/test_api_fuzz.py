@@ -76,12 +76,15 @@ def _requests_keep_the_test_transaction(db):
 def world(clock, initiator, partner, stranger):
     """Wednesday 2025-01-22 09:00 in Alex and Sam's pact (72-hour dispute window):
     Monday DONE and open to dispute, Tuesday MISSED (£5 owed), a pending £1 settlement,
-    Wednesday and Thursday PENDING; plus an open invite and a stranger."""
+    Wednesday and Thursday PENDING (Wednesday with an open skip request); plus an open
+    invite and a stranger."""
     pact = make_active_pact(initiator, partner, dispute_window_hours=72)
     day_for(pact, date(2025, 1, 20)).check_in(initiator, note="Gym")
     clock.move_to(datetime(2025, 1, 22, 9, 0, tzinfo=UTC))
     process_deadlines()
     day_for(pact, date(2025, 1, 23))
+    # An open skip request (rule 9) on Wednesday, for approve / decline to find.
+    day_for(pact, date(2025, 1, 22)).request_skip(initiator, reason="Flu 🤒")
     settlement = settlement_propose(pact, initiator, amount=100)
     pending = pact_create(initiator=initiator, terms=make_terms(start_date=date(2025, 1, 22)))
     newcomer = make_user("Noa")

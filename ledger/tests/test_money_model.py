@@ -2,8 +2,9 @@
 after every step.
 
 A hypothesis `RuleBasedStateMachine` plays three people (two in London, one in
-Santiago) who create, accept and decline pacts, check in, skip, own up to misses,
-dispute and resolve, waive, settle up, end pacts and delete their accounts, while the
+Santiago) who create, accept and decline pacts, check in, skip (within the monthly
+allowance, rule 8), ask to skip and answer (rule 9), own up to misses, dispute and
+resolve, waive, settle up, end pacts and delete their accounts, while the
 clock (time-machine) runs across deadlines and DST changes and the scheduled sweeps
 run. Every action goes through the same domain function the API, the Mini App, the bot
 and the jobs call, so what this finds, users can reach.
@@ -21,9 +22,14 @@ After every step it checks:
 6. a pact that is not ACTIVE has no PENDING day, and no day whose deadline has passed
    ever disappears (rule 13: closing decides overdue days, it doesn't drop them);
 7. every deadline can be met: it falls after the start of its day (rule 12);
-8. a refusal (DomainError) changed nothing: days, ledger, settlements, pacts and
-   balances are exactly as before; and a few actions the rules clearly allow are not
-   refused (an oracle: check-in on time, a dispute inside its window, ...).
+8. a refusal (DomainError) changed nothing: days, ledger, settlements, pacts, skip
+   requests and balances are exactly as before; and a few actions the rules clearly
+   allow are not refused (an oracle: check-in on time, a dispute inside its window, a
+   skip with allowance left, an answer to an open request before the deadline, ...);
+9. (rules 8, 9) no month holds more of the initiator's own skips than the pact allows;
+   only the initiator's skips use the allowance; an OPEN skip request's day is still
+   PENDING; an APPROVED one's day is SKIPPED without using the allowance; and no
+   request is told its outcome twice.
 
 Budget: CI runs a small, derandomised (reproducible) budget on each engine. A larger,
 random run (the seed is printed on failure; `--hypothesis-seed=N` replays it):
@@ -73,7 +79,7 @@ from pacts.actions import (
     pact_end,
 )
 from pacts.errors import DomainError
-from pacts.models import Pact, PactDay, User
+from pacts.models import OutboxMessage, Pact, PactDay, SkipRequest, User
 from pacts.privacy import user_delete
 from pacts.stats import balance_of, balances_of
 
@@ -132,6 +138,9 @@ ACTION_ROLE = {
     "reject": "initiator",
     "withdraw": "partner",
     "waive": "partner",
+    "ask-skip": "initiator",
+    "approve-skip": "partner",
+    "decline-skip": "partner",
 }
 ACTION_NEEDS = {
     "check-in": "PENDING",
@@ -142,6 +151,9 @@ ACTION_NEEDS = {
     "reject": "DISPUTED",
     "withdraw": "DISPUTED",
     "waive": "MISSED",
+    "ask-skip": "PENDING",
+    "approve-skip": "PENDING",
+    "decline-skip": "PENDING",
 }
 
 
@@ -247,6 +259,7 @@ class MoneyModel(RuleBasedStateMachine):
             sorted(Settlement.objects.values_list("id", "status")),
             sorted(Pact.objects.values_list("id", "status")),
             sorted(balances_of(Pact.objects.values_list("pk", flat=True)).items()),
+            sorted(SkipRequest.objects.values_list("id", "status")),
         )
 
     def _attempt(self, action: str, call, *, must_succeed: bool = False):
@@ -272,6 +285,7 @@ class MoneyModel(RuleBasedStateMachine):
         starts_in=st.integers(min_value=0, max_value=2),
         lasts=st.sampled_from([None, 1, 3, 6]),
         weekdays=st.sampled_from([[True] * 7, [True, False] * 3 + [True], [False] * 6 + [True]]),
+        skips=st.sampled_from([2, 0, 1]),
     )
 
     @initialize(
@@ -297,7 +311,7 @@ class MoneyModel(RuleBasedStateMachine):
     def create(self, initiator, **terms):
         self._create(initiator, **terms)
 
-    def _create(self, initiator, stake, deadline, window, starts_in, lasts, weekdays):
+    def _create(self, initiator, stake, deadline, window, starts_in, lasts, weekdays, skips=2):
         if deadline == time(0, 0) and not CHECK_RULE_12_MIDNIGHT_DEADLINE:
             deadline = time(0, 1)
         user = self._user(initiator)
@@ -312,6 +326,7 @@ class MoneyModel(RuleBasedStateMachine):
             start_date=start,
             end_date=None if lasts is None else start + timedelta(days=lasts),
             dispute_window_hours=window,
+            skips_per_month=skips,
         )
         pact = self._attempt("create", lambda: pact_create(initiator=user, terms=terms))
         if pact is not None:
@@ -369,7 +384,19 @@ class MoneyModel(RuleBasedStateMachine):
     @rule(
         step=st.tuples(
             st.sampled_from(
-                ["check-in", "dispute", "waive", "miss", "concede", "skip", "reject", "withdraw"]
+                [
+                    "check-in",
+                    "dispute",
+                    "waive",
+                    "miss",
+                    "concede",
+                    "skip",
+                    "reject",
+                    "withdraw",
+                    "ask-skip",
+                    "approve-skip",
+                    "decline-skip",
+                ]
             ),
             i,
             i,
@@ -415,7 +442,45 @@ class MoneyModel(RuleBasedStateMachine):
         elif action == "miss":
             self._attempt(action, lambda: day.miss(user))
         elif action == "skip":
-            self._attempt(action, lambda: day.skip(user))
+            on_time = (
+                pact.status == Pact.Status.ACTIVE
+                and day.status == S.PENDING
+                and now < day.deadline_at
+            )
+            allowed = on_time and (
+                who == "partner" or (who == "initiator" and pact.skip_allowance(day.date).left > 0)
+            )
+            self._attempt(action, lambda: day.skip(user), must_succeed=allowed)
+        elif action == "ask-skip":
+            current = day.skip_request
+            allowed = (
+                who == "initiator"
+                and pact.status == Pact.Status.ACTIVE
+                and day.status == S.PENDING
+                and now < day.deadline_at
+                and (current is None or current.status in ("APPROVED", "LAPSED"))
+            )
+            self._attempt(
+                action, lambda: day.request_skip(user, reason="Flu"), must_succeed=allowed
+            )
+        elif action in ("approve-skip", "decline-skip"):
+            current = day.skip_request
+            allowed = (
+                who == "partner"
+                and pact.status == Pact.Status.ACTIVE
+                and day.status == S.PENDING
+                and now < day.deadline_at
+                and current is not None
+                and current.status == SkipRequest.Status.OPEN
+            )
+            answer = day.approve_skip if action == "approve-skip" else day.decline_skip
+            done = self._attempt(action, lambda: answer(user), must_succeed=allowed)
+            if done is not None:  # a double tap answers the same and changes nothing
+                before = self._fingerprint()
+                outbox = OutboxMessage.objects.count()
+                answer(user)
+                assert self._fingerprint() == before, f"a repeated {action} changed something"
+                assert OutboxMessage.objects.count() == outbox, f"a repeated {action} told again"
         elif action == "dispute":
             open_statuses = (Pact.Status.ACTIVE, Pact.Status.ENDED)
             allowed = (
@@ -595,6 +660,8 @@ class MoneyModel(RuleBasedStateMachine):
                 ), f"a {pact.status} pact has a PENDING day"
             FIGURES["invariant checks"] += 4
 
+        self._check_skips(pacts, days)
+
         if CHECK_RULE_13_CLOSE_DECIDES_OVERDUE_DAYS:
             # A day may only leave when its pact closes, and only if its deadline is
             # still ahead at that moment (the step that closed it ran at `now`).
@@ -605,6 +672,35 @@ class MoneyModel(RuleBasedStateMachine):
                 )
             FIGURES["invariant checks"] += 1
         self.just_swept = self.just_swept_disputes = False
+
+    def _check_skips(self, pacts: list[Pact], days: list[PactDay]) -> None:
+        """Rules 8 and 9 (invariant 9 of the module docstring)."""
+        initiators = {p.pk: p.created_by_user_id for p in pacts}
+        used: Counter = Counter()
+        for day in days:
+            if day.skip_used_allowance:
+                assert day.status == PactDay.Status.SKIPPED, f"{day.status} day used a skip"
+                assert day.skipped_by_user_id == initiators[day.pact_id], (
+                    "a skip that wasn't the initiator's used the allowance"
+                )
+                used[day.pact_id, day.date.year, day.date.month] += 1
+        allowed = {p.pk: p.skips_per_month for p in pacts}
+        for (pact_id, _, _), count in used.items():
+            assert count <= allowed[pact_id], f"{count} skips in a month of {allowed[pact_id]}"
+        by_id = {day.pk: day for day in days}
+        for request in SkipRequest.objects.all():
+            day = by_id[request.day_id]
+            if request.status == SkipRequest.Status.OPEN:
+                assert day.status == PactDay.Status.PENDING, f"open request on a {day.status} day"
+            if request.status == SkipRequest.Status.APPROVED:
+                assert day.status == PactDay.Status.SKIPPED and not day.skip_used_allowance
+        told = Counter(
+            OutboxMessage.objects.filter(kind="skip_request_answered").values_list(
+                "payload__request_id", flat=True
+            )
+        )
+        assert all(n == 1 for n in told.values()), "a skip request's outcome was told twice"
+        FIGURES["invariant checks"] += 3
 
 
 @pytest.fixture
