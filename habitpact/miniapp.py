@@ -23,16 +23,17 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, retarget
 
 from habitpact.auth import user_from_authorization
 from pacts.errors import DomainError
-from pacts.models import User
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def frameable(response: HttpResponse) -> HttpResponse:
 
 def wants_full_page(request: HttpRequest) -> bool:
     """A normal navigation or htmx's history-restore request: render the whole page."""
-    return not request.htmx or request.headers.get("HX-History-Restore-Request") == "true"
+    return not request.htmx or request.htmx.history_restore_request
 
 
 def shell(request: HttpRequest) -> TemplateResponse:
@@ -63,9 +64,7 @@ def bot_start_link() -> str:
 def unavailable(request: HttpRequest) -> TemplateResponse:
     response = TemplateResponse(request, "shell.html#unavailable", {}, status=503)
     response["Retry-After"] = "5"
-    response["HX-Retarget"] = "#app"
-    response["HX-Reswap"] = "innerHTML"
-    return response
+    return reswap(retarget(response, "#app"), "innerHTML")
 
 
 def sign_in_failed(request: HttpRequest, error: DomainError) -> TemplateResponse:
@@ -76,9 +75,7 @@ def sign_in_failed(request: HttpRequest, error: DomainError) -> TemplateResponse
         status=401,
     )
     # Replace the whole screen, whatever fragment the request aimed at.
-    response["HX-Retarget"] = "#app"
-    response["HX-Reswap"] = "innerHTML"
-    return response
+    return reswap(retarget(response, "#app"), "innerHTML")
 
 
 def miniapp_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -120,53 +117,6 @@ def miniapp_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     )
 
 
-def acting_user(request: HttpRequest) -> User:
+def acting_user(request: HttpRequest) -> AbstractBaseUser:
+    """The signed-in user (the project's user model, pacts.User)."""
     return request.user_tg  # type: ignore[attr-defined]
-
-
-def dev_login(request: HttpRequest) -> HttpResponse:
-    """DEBUG only: pick a user and use the Mini App in a normal browser.
-
-    The page stores a bearer token for the chosen user in the tab's sessionStorage; the
-    page script sends it as the `Authorization` header, exactly as it sends initData
-    inside Telegram. Pending invites are listed with their `/invite/<code>` links and a
-    button per other user that signs in and opens the invite (`next`), which is how the
-    second person answers an invite in a plain browser. With DEBUG off this view does
-    not exist (404).
-    """
-    from django.http import Http404
-    from django.utils.http import url_has_allowed_host_and_scheme
-
-    from habitpact.auth import issue_token
-    from pacts.models import Pact
-
-    if not settings.DEBUG:
-        raise Http404("No dev login outside DEBUG.")
-    chosen, next_url = None, "/"
-    if request.method == "POST":
-        chosen = User.objects.filter(pk=request.POST.get("user"), is_active=True).first()
-        wanted = request.POST.get("next", "")
-        # Only a path on this site: the page navigates there with the token.
-        if wanted.startswith("/") and url_has_allowed_host_and_scheme(wanted, allowed_hosts=None):
-            next_url = wanted
-    users = list(
-        User.objects.filter(is_active=True, deleted_at__isnull=True).order_by("telegram_user_id")[
-            :50
-        ]
-    )
-    invites = [
-        {"pact": pact, "answerers": [u for u in users if u.pk != pact.created_by_user_id]}
-        for pact in Pact.objects.filter(
-            status=Pact.Status.PENDING_ACCEPT, invite_code__isnull=False
-        )
-        .select_related("created_by_user")
-        .order_by("-created_at")[:20]
-    ]
-    context = {
-        "users": users,
-        "invites": invites,
-        "chosen": chosen,
-        "next_url": next_url,
-        "token": issue_token(chosen) if chosen else "",
-    }
-    return TemplateResponse(request, "dev_login.html", context)

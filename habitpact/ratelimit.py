@@ -17,7 +17,7 @@ Rule 16, the same limits on every door: the key is `<scope>:user:<pk>` whichever
 the action came through, so the API, the Mini App and the bot's buttons draw on one
 budget per user and action. Each door calls `limit_user` once, in the one wrapper
 every request of that door passes: the API through `SpecRateThrottle` (DRF's
-throttle), the Mini App through `pacts.views.screen`, the bot through
+throttle), the Mini App through `habitpact.screens.screen`, the bot through
 `telegram_bot.handlers.on_callback`. Each door names the scope of its own routes
 (`rate_scope` on an API view, `scope=` on a screen, `CALLBACK_SCOPES` for buttons).
 

@@ -33,4 +33,4 @@ urlpatterns = [
 ]
 
 # An address no route matches: the Mini App's own screen (or the API's envelope).
-handler404 = "pacts.views.page_not_found"
+handler404 = "habitpact.screens.page_not_found"

@@ -15,11 +15,11 @@ from django.http import HttpRequest, HttpResponse
 
 from habitpact.forms import invalid, minor_units
 from habitpact.miniapp import acting_user
+from habitpact.screens import render_screen, screen
 from pacts.actions import pact_for
 from pacts.errors import DomainError
 from pacts.models import Pact, PactParticipant, User
-from pacts.templatetags.hp import format_money
-from pacts.views import owes_text, render, screen
+from pacts.templatetags.hp import format_money, owes_text
 
 from .actions import (
     settlement_cancel,
@@ -88,7 +88,7 @@ def _ledger_context(pact: Pact, user: User) -> dict:
 def pact_ledger(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
     user = acting_user(request)
     pact = pact_for(user, pact_id)
-    return render(request, "ledger/ledger.html", _ledger_context(pact, user))
+    return render_screen(request, "ledger/ledger.html", _ledger_context(pact, user))
 
 
 @screen("POST")
@@ -157,6 +157,6 @@ def _body(
     context = {**_ledger_context(pact, user), "flash": success, "confirm": confirm}
     if typed is not None:
         context["suggested"] = typed
-    return render(
+    return render_screen(
         request, "ledger/ledger.html", context, fragment="body", error=error, success=success
     )

@@ -1,33 +1,32 @@
-"""Mini App pages (spec §9), at the site root."""
+"""Mini App pages (spec §9), at the site root. Templates and code name these
+(`{% url 'pact_detail' pact.pk %}`, `reverse("pact_detail", ...)`), never spell them."""
 
 from django.urls import path, re_path
 
-from habitpact import miniapp
-
-from . import views
+from .views import account, create, day, detail, dev, history, home, invite, settings
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("pacts/new", views.pact_new, name="pact_new"),
-    path("pacts/<uuid:pact_id>", views.pact_detail, name="pact_detail"),
-    path("pacts/<uuid:pact_id>/cancel", views.pact_withdraw, name="pact_withdraw"),
-    path("pacts/<uuid:pact_id>/history", views.pact_history, name="pact_history"),
-    path("pacts/<uuid:pact_id>/settings", views.pact_settings, name="pact_settings"),
-    path("pacts/<uuid:pact_id>/days/<str:day>", views.day_detail, name="day_detail"),
+    path("", home.home, name="home"),
+    path("pacts/new", create.pact_new, name="pact_new"),
+    path("pacts/<uuid:pact_id>", detail.pact_detail, name="pact_detail"),
+    path("pacts/<uuid:pact_id>/cancel", detail.pact_withdraw, name="pact_withdraw"),
+    path("pacts/<uuid:pact_id>/history", history.pact_history, name="pact_history"),
+    path("pacts/<uuid:pact_id>/settings", settings.pact_settings, name="pact_settings"),
+    path("pacts/<uuid:pact_id>/days/<str:day>", day.day_detail, name="day_detail"),
     re_path(
         r"^pacts/(?P<pact_id>[0-9a-f-]{36})/days/(?P<day>[^/]+)/"
         r"(?P<action>check-in|skip|miss|dispute|resolve|waive)$",
-        views.day_action,
+        day.day_action,
         name="day_action",
     ),
-    path("invite/<str:code>", views.invite, name="invite"),
+    path("invite/<str:code>", invite.invite, name="invite"),
     re_path(
         r"^invite/(?P<code>[^/]+)/(?P<answer>accept|decline)$",
-        views.invite,
+        invite.invite,
         name="invite_answer",
     ),
-    path("settings", views.user_settings, name="user_settings"),
-    path("settings/delete", views.account_delete, name="account_delete"),
-    path("settings/export", views.account_export, name="account_export"),
-    path("dev/login", miniapp.dev_login, name="dev_login"),
+    path("settings", account.user_settings, name="user_settings"),
+    path("settings/delete", account.account_delete, name="account_delete"),
+    path("settings/export", account.account_export, name="account_export"),
+    path("dev/login", dev.dev_login, name="dev_login"),
 ]

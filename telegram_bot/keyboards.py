@@ -16,9 +16,11 @@ signed initData) and `https://t.me/<bot>?startapp=...` links elsewhere (Telegram
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date
 
 from django.conf import settings
+from django.urls import NoReverseMatch, reverse
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from pacts.actions import INVITE_CODE_RE
@@ -48,11 +50,15 @@ def start_param_for(path: str) -> str:
 
 def path_for(start_param: str) -> str:
     """The Mini App path a `startapp` parameter stands for (the inverse of the above)."""
-    if start_param.startswith("invite_"):
-        return f"/invite/{start_param.removeprefix('invite_')}"
-    if start_param.startswith("pact_"):
-        return f"/pacts/{start_param.removeprefix('pact_')}"
-    return "/"
+    try:
+        if start_param.startswith("invite_"):
+            return reverse("invite", kwargs={"code": start_param.removeprefix("invite_")})
+        if start_param.startswith("pact_"):
+            pact_id = uuid.UUID(start_param.removeprefix("pact_"))
+            return reverse("pact_detail", kwargs={"pact_id": pact_id})
+    except (ValueError, NoReverseMatch):
+        pass  # not a pact id or an invite code: the home screen
+    return reverse("home")
 
 
 def app_button(text: str, path: str = "/", *, private: bool = True) -> InlineKeyboardButton:

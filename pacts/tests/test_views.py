@@ -706,7 +706,7 @@ def test_deleting_an_account_needs_a_signed_in_user(clock, pact, initiator):
 def test_a_database_outage_gets_a_friendly_503_not_a_crash(pact, initiator, monkeypatch):
     from django.db import OperationalError
 
-    from pacts import views
+    from pacts.views import detail as views
 
     def unreachable(*args, **kwargs):
         raise OperationalError("connection refused")
