@@ -308,8 +308,12 @@ class Pact(models.Model):
 
     def skip_allowance(self, on: date) -> SkipAllowance:
         """The initiator's skips in the calendar month holding `on` (a date in the pact's
-        zone): how many the pact allows, how many are used. One query."""
+        zone): how many the pact allows, how many are used. One query per month, kept
+        on this instance until `lock()` re-reads the pact (as every skip does first)."""
         first = on.replace(day=1)
+        cache = self.__dict__.setdefault("_skip_allowances", {})
+        if first in cache:
+            return cache[first]
         following = (first + timedelta(days=32)).replace(day=1)
         used = PactDay.objects.filter(
             pact=self,
@@ -318,7 +322,8 @@ class Pact(models.Model):
             date__gte=first,
             date__lt=following,
         ).count()
-        return SkipAllowance(month=first, allowed=self.skips_per_month, used=used)
+        cache[first] = SkipAllowance(month=first, allowed=self.skips_per_month, used=used)
+        return cache[first]
 
     def lock(self) -> None:
         """Re-read this row under `SELECT ... FOR NO KEY UPDATE` (inside a transaction).
@@ -330,6 +335,7 @@ class Pact(models.Model):
         a deadlock. Two lockers still exclude each other."""
         self.refresh_from_db(from_queryset=Pact.objects.select_for_update(no_key=True))
         self.__dict__.pop("members", None)
+        self.__dict__.pop("_skip_allowances", None)
 
 
 @dataclass(frozen=True)
@@ -515,6 +521,7 @@ class PactDay(models.Model):
         """Re-read this row under `SELECT ... FOR UPDATE` (inside a transaction)."""
         try:
             self.refresh_from_db(from_queryset=PactDay.objects.select_for_update())
+            self.__dict__.pop("skip_request", None)
         except PactDay.DoesNotExist:
             # An ended pact's pending days are removed.
             raise DomainError("DAY_NOT_FOUND", "That day is no longer scheduled.") from None
@@ -600,10 +607,11 @@ class PactDay(models.Model):
 
     # --- skip requests (rule 9) -----------------------------------------------------------
 
-    @property
+    @cached_property
     def skip_request(self) -> SkipRequest | None:
         """The day's latest skip request (the one the screens and the API show), or None.
-        Reads `prefetch_related("skip_requests")` when the caller did that."""
+        Reads `prefetch_related("skip_requests")` when the caller did that; kept until
+        `lock()` re-reads the day (as every transition does first)."""
         return max(self.skip_requests.all(), key=lambda r: r.requested_at, default=None)
 
     def _refusal_request_skip(self, user: User, reason: str, now: datetime) -> DomainError | None:
@@ -919,6 +927,7 @@ class PactDay(models.Model):
         self.skipped_by_user = user
         self.skip_used_allowance = uses_allowance
         self.save()
+        self.pact.__dict__.pop("_skip_allowances", None)  # the count just changed
 
     def _lapse_skip_request(self, now: datetime) -> None:
         """The day was decided some other way by the initiator (a check-in, their own
@@ -926,6 +935,7 @@ class PactDay(models.Model):
         SkipRequest.objects.filter(day=self, status=SkipRequest.Status.OPEN).update(
             status=SkipRequest.Status.LAPSED, answered_at=now, updated_at=now
         )
+        self.__dict__.pop("skip_request", None)
 
     def _settle_skip_request(self, user: User, outcome: str, now: datetime) -> SkipRequest | None:
         """Answer the day's open request (the day locked by the caller) and tell the
@@ -937,6 +947,7 @@ class PactDay(models.Model):
         current.answered_at = now
         current.answered_by_user = user
         current.save()
+        self.__dict__.pop("skip_request", None)
         notify(
             self.pact.initiator,
             "skip_request_answered",
@@ -974,6 +985,7 @@ class PactDay(models.Model):
                     request = SkipRequest.objects.create(
                         day=self, requested_by_user=user, reason=reason, requested_at=now
                     )
+                self.__dict__.pop("skip_request", None)
             except IntegrityError:
                 # Another request for this day won the partial unique index.
                 raise DomainError(
@@ -1036,6 +1048,7 @@ class PactDay(models.Model):
                 tell_lapsed=False,
             )
             self.refresh_from_db()
+            self.__dict__.pop("skip_request", None)
         self._log("day_missed", user)
         return self
 

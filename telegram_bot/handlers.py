@@ -26,6 +26,7 @@ from ledger.models import Settlement
 from pacts.actions import day_for, invite_for, invite_status, pact_for, parse_day
 from pacts.errors import DomainError
 from pacts.models import User, bot_link
+from pacts.templatetags.hp import skips_text
 
 from . import keyboards as kb
 from . import messages as msg
@@ -216,6 +217,7 @@ def start_invite(user: User, code: str, private: bool, replier: Replier) -> None
         stake=msg.money(pact.stake_amount, pact.currency),
         deadline=msg.clock_time(pact.deadline_on(pact.start_date), pact.tz),
         tz=msg.e(pact.timezone),
+        skips=skips_text(pact.skips_per_month),
     )
     button = kb.app_button("Open Invite →", f"/invite/{code}", private=private)
     replier.send(text, kb.rows([button]))

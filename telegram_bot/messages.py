@@ -698,7 +698,7 @@ UNKNOWN = "I only understand /start and /help — everything else lives in the a
 
 INVITE_PREVIEW = (
     "📨 <b>{inviter}</b> invited you to a habit pact: <b>{title}</b>\n"
-    "{stake} on the tab for every missed day, deadline {deadline} ({tz}).\n\n"
+    "{stake} on the tab for every missed day, deadline {deadline} ({tz}), {skips}.\n\n"
     "Open the invite to see the details and accept or decline."
 )
 INVITE_CLOSED = {

@@ -183,6 +183,22 @@ def status_label(status: str) -> str:
     }.get(status, status.title())
 
 
+@register.filter
+def skips_text(count: int) -> str:
+    """The skip allowance as agreed (rule 8): "2 free skips a month"."""
+    if not count:
+        return "No free skips: every skip is asked for"
+    return f"{count} free skip{'' if count == 1 else 's'} a month"
+
+
+@register.filter
+def allowance_text(allowance) -> str:
+    """This month's allowance (a `SkipAllowance`): "1 of 2 skips left in December"."""
+    if allowance.allowed == 0:
+        return "No free skips on this pact: ask instead"
+    return f"{allowance.left} of {allowance.allowed} skips left in {allowance.month:%B}"
+
+
 WEEKDAY_LETTERS = "MTWTFSS"
 WEEKDAY_SHORT = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 

@@ -16,6 +16,7 @@ from habitpact.screens import render_screen, screen
 from pacts.actions import balance_of, day_for, pact_for, parse_day
 from pacts.errors import DomainError
 from pacts.models import Pact, PactDay, User
+from pacts.views.common import other_member, skip_context
 from pacts.views.detail import detail_context
 from pacts.views.home import card_for
 
@@ -41,6 +42,8 @@ def _day_context(pact: Pact, day: PactDay, user: User, now: datetime) -> dict:
         "can_waive": day.can_waive(user, now),
         "dispute_open": day.status == PactDay.Status.DONE and day.dispute_window_open(now),
         "checkin_key": uuid.uuid4().hex,
+        "other": other_member(pact, user),
+        "skip": skip_context(pact, day, user, now),
     }
 
 
@@ -61,6 +64,9 @@ SUCCESS = {
     "REJECT": "You stood by it. 💪",
     "WITHDRAW": "Dispute withdrawn. The check-in stands.",
     "waive": "Miss waived. Generous! 🤝",
+    "ask-skip": "Asked! We'll tell you what they say. 🤞",
+    "approve-skip": "Skip approved. Rest day granted 😌",
+    "decline-skip": "Declined. The day stands. 💪",
 }
 
 
@@ -85,6 +91,14 @@ def _perform(action: str, day: PactDay, user: User, request: HttpRequest, now: d
         return resolution
     elif action == "waive":
         day.waive(user, now=now)
+    elif action == "ask-skip":
+        # The domain bounds the reason (SKIP_REASON_MAX_LENGTH) with the API's message;
+        # form_text only guards the form's shape.
+        day.request_skip(user, reason=form_text(request.POST, "reason", max_length=10_000), now=now)
+    elif action == "approve-skip":
+        day.approve_skip(user, now=now)
+    elif action == "decline-skip":
+        day.decline_skip(user, now=now)
     else:  # pragma: no cover - the URL pattern lists the actions
         raise DomainError("NOT_FOUND", "Unknown action.")
     return action
