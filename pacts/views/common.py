@@ -36,13 +36,15 @@ def skip_context(pact: Pact, day: PactDay | None, user: User, now: datetime) -> 
         return {"allowance": allowance}
     can_skip = day.can_skip(user, now)
     can_request = day.can_request_skip(user, now)
+    can_answer = day.can_answer_skip(user, now)
     return {
         "allowance": allowance,
-        "can_skip": can_skip,
+        # While a request waits, the partner's answer is Approve / Decline, not Skip.
+        "can_skip": can_skip and not can_answer,
         "uses_allowance": can_skip and pact.role_of(user) == PactParticipant.Role.INITIATOR,
         # With free skips left, Skip is the way; asking is offered once they're gone.
         "can_ask": can_request and not can_skip,
-        "can_answer": day.can_answer_skip(user, now),
+        "can_answer": can_answer,
         "request": day.skip_request,
     }
 
