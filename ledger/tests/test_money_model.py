@@ -416,6 +416,12 @@ class MoneyModel(RuleBasedStateMachine):
             right = ACTION_ROLE.get(action, "initiator" if d % 2 else "partner")
             who = right if who == "right" else {"initiator": "partner"}.get(right, "initiator")
         day = self._day(pact, d, wanted=ACTION_NEEDS[action])
+        if action in ("approve-skip", "decline-skip") and d < 6:
+            # Mostly the day that has a request to answer, so answers are reached.
+            asked = SkipRequest.objects.filter(day__pact=pact, status=SkipRequest.Status.OPEN)
+            asked_day = asked.values_list("day__date", flat=True).first()
+            if asked_day is not None:
+                day = day_for(pact, asked_day)
         user = self._member(pact, who)
         if day is None or user is None:
             return
