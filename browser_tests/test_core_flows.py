@@ -208,7 +208,8 @@ def test_pact_start_param_opens_the_pact_and_back_goes_home(mini_app, server_clo
     page = mini_app.open(SAM, start_param=f"pact_{pact.pk}")
     expect(page.get_by_text("Alex has until 9:00 PM to check in.")).to_be_visible()
     expect_back_button(page, "shown")
-    page.get_by_role("button", name="Skip Today 😬").click()
+    page.get_by_role("button", name="Skip Today 😬").click()  # opens the confirm step
+    page.get_by_role("button", name="Yes, skip it").click()
     expect(page.get_by_text("Skipped. No forfeit today.")).to_be_visible()
     page.evaluate("() => Telegram.WebApp.BackButton._press()")
     expect(page.get_by_text("Good morning, Sam! 👋")).to_be_visible()
@@ -227,7 +228,8 @@ def test_too_many_taps_keep_the_screen_and_toast_slow_down(mini_app, server_cloc
     count("write", user_who(pact.partner))  # the hour's one write, spent through the API
     page = mini_app.open(SAM, start_param=f"pact_{pact.pk}")
     expect(page.get_by_text("Alex has until 9:00 PM to check in.")).to_be_visible()
-    page.get_by_role("button", name="Skip Today 😬").click()
+    page.get_by_role("button", name="Skip Today 😬").click()  # opens the confirm step
+    page.get_by_role("button", name="Yes, skip it").click()
     expect(page.locator("#toast")).to_have_text(re.compile(r"^Whoa, slow down! 🐢 Try again in"))
     expect(page.get_by_role("button", name="Skip Today 😬")).to_be_visible()
     assert pact.days.get(date="2025-01-20").status == PactDay.Status.PENDING

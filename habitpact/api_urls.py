@@ -90,6 +90,21 @@ urlpatterns = [
         "breaks/<str:break_id>/decline", breaks_api.BreakDeclineView.as_view(), name="break-decline"
     ),
     path("breaks/<str:break_id>/end", breaks_api.BreakEndView.as_view(), name="break-end"),
+    path(
+        "pacts/<str:pact_id>/days/<str:date>/skip-request",
+        pacts_api.SkipRequestView.as_view(),
+        name="day-skip-request",
+    ),
+    path(
+        "pacts/<str:pact_id>/days/<str:date>/skip-request/approve",
+        pacts_api.SkipRequestApproveView.as_view(),
+        name="day-skip-request-approve",
+    ),
+    path(
+        "pacts/<str:pact_id>/days/<str:date>/skip-request/decline",
+        pacts_api.SkipRequestDeclineView.as_view(),
+        name="day-skip-request-decline",
+    ),
     path("pacts/<str:pact_id>/ledger", ledger_api.LedgerView.as_view(), name="ledger"),
     path(
         "pacts/<str:pact_id>/settlements",

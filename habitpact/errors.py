@@ -24,6 +24,8 @@ HTTP_STATUS = {
     "PACT_NOT_ACTIVE": 409,
     "WAIVE_EXCEEDS_BALANCE": 409,  # DECISIONS rule 14
     "BREAK_ALREADY_PLANNED": 409,  # DECISIONS rule 10: one open or future break per pact
+    "SKIP_ALLOWANCE_USED": 409,  # rule 8: this month's free skips are gone
+    "SKIP_REQUEST_OPEN": 409,  # rule 9: one open skip request per day
     "VALIDATION_ERROR": 422,
     "RATE_LIMITED": 429,
     # Telegram's Bot API did not answer or refused (the client falls back, issue 14).

@@ -46,6 +46,8 @@ class Kind(models.TextChoices):
     BREAK_DECLINED = "break_declined"
     BREAK_ENDED = "break_ended"
     DAY_SKIPPED = "day_skipped"
+    SKIP_REQUESTED = "skip_requested"
+    SKIP_REQUEST_ANSWERED = "skip_request_answered"
     MISSED = "missed"
     DISPUTE_OPENED_INITIATOR = "dispute_opened_initiator"
     DISPUTE_OPENED_PARTNER = "dispute_opened_partner"

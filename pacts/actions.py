@@ -34,6 +34,9 @@ from .limits import (
     DISPUTE_WINDOW_MIN_HOURS,
     REMINDER_MAX_MINUTES,
     REMINDER_MIN_MINUTES,
+    SKIPS_PER_MONTH_DEFAULT,
+    SKIPS_PER_MONTH_MAX,
+    SKIPS_PER_MONTH_MIN,
     STAKE_MAX,
     STAKE_MIN,
     TITLE_MAX_LENGTH,
@@ -70,6 +73,7 @@ class PactTerms:
     end_date: date | None = None
     dispute_window_hours: int = 12
     partner_username: str = ""
+    skips_per_month: int = SKIPS_PER_MONTH_DEFAULT
 
     def errors(self, today: date | None = None) -> dict[str, str]:
         """Field → message, in the words the form shows. Empty when all is well."""
@@ -109,6 +113,15 @@ class PactTerms:
             errors["dispute_window_hours"] = _(
                 "The dispute window is %(min)d to %(max)d hours."
             ) % {"min": DISPUTE_WINDOW_MIN_HOURS, "max": DISPUTE_WINDOW_MAX_HOURS}
+        if (
+            isinstance(self.skips_per_month, bool)
+            or not isinstance(self.skips_per_month, int)
+            or not SKIPS_PER_MONTH_MIN <= self.skips_per_month <= SKIPS_PER_MONTH_MAX
+        ):
+            errors["skips_per_month"] = _("Free skips are %(min)d to %(max)d a month.") % {
+                "min": SKIPS_PER_MONTH_MIN,
+                "max": SKIPS_PER_MONTH_MAX,
+            }
         username = (self.partner_username or "").lstrip("@")
         if username and not USERNAME_RE.match(username):
             errors["partner_username"] = _("That doesn't look like a Telegram username.")
@@ -136,6 +149,7 @@ def pact_create(*, initiator: User, terms: PactTerms, now: datetime | None = Non
             start_date=terms.start_date,
             end_date=terms.end_date,
             dispute_window_hours=terms.dispute_window_hours,
+            skips_per_month=terms.skips_per_month,
             partner_username=(terms.partner_username or "").lstrip("@"),
             invite_code=new_invite_code(),
             created_by_user=initiator,

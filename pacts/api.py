@@ -62,8 +62,12 @@ from .limits import (
     DISPUTE_WINDOW_MIN_HOURS,
     REMINDER_MAX_MINUTES,
     REMINDER_MIN_MINUTES,
+    SKIP_REASON_MAX_LENGTH,
+    SKIPS_PER_MONTH_DEFAULT,
+    SKIPS_PER_MONTH_MAX,
+    SKIPS_PER_MONTH_MIN,
 )
-from .models import Pact, PactDay, PactParticipant, User
+from .models import Pact, PactDay, PactParticipant, SkipRequest, User
 from .reach import messages_allowed
 
 log = logging.getLogger(__name__)
@@ -149,6 +153,12 @@ class PactCreateRequest(serializers.Serializer):
     partner_username = StrictCharField(
         required=False, allow_blank=True, allow_null=True, max_length=64, default=""
     )
+    skips_per_month = StrictIntegerField(
+        required=False,
+        default=SKIPS_PER_MONTH_DEFAULT,
+        help_text=f"The initiator's free skips per calendar month, "
+        f"{SKIPS_PER_MONTH_MIN}–{SKIPS_PER_MONTH_MAX} (rule 8).",
+    )
 
 
 class InviteAnswerRequest(serializers.Serializer):
@@ -185,6 +195,19 @@ class CheckInRequest(serializers.Serializer):
 class DisputeRequest(serializers.Serializer):
     reason = StrictCharField(
         required=False, allow_blank=True, allow_null=True, max_length=1000, default=""
+    )
+
+
+class SkipRequestBody(serializers.Serializer):
+    # The domain bounds the reason (SKIP_REASON_MAX_LENGTH, 422 VALIDATION_ERROR with the
+    # same message on every door); this only keeps absurd bodies out.
+    reason = StrictCharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=10_000,
+        default="",
+        help_text=f"Optional, up to {SKIP_REASON_MAX_LENGTH} characters.",
     )
 
 
@@ -247,6 +270,7 @@ class PactSerializer(serializers.Serializer):
     deadline_time = HourMinuteField()
     timezone = serializers.CharField()
     dispute_window_hours = serializers.IntegerField()
+    skips_per_month = serializers.IntegerField(help_text="The initiator's free skips a month.")
     start_date = serializers.DateField()
     end_date = serializers.DateField(allow_null=True)
     partner_username = serializers.CharField()
@@ -292,6 +316,28 @@ class StatsSerializer(serializers.Serializer):
     approvals = serializers.IntegerField(help_text='Check-ins the partner marked "Looks good".')
 
 
+class SkipRequestSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SkipRequest.Status.choices)
+    reason = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+
+
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}$", "example": "2025-01"})
+class MonthField(serializers.DateField):
+    """A calendar month as "YYYY-MM" (from the date of its first day)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "%Y-%m")
+        super().__init__(**kwargs)
+
+
+class SkipAllowanceSerializer(serializers.Serializer):
+    month = MonthField(help_text="YYYY-MM, in the pact's zone.")
+    allowed = serializers.IntegerField()
+    used = serializers.IntegerField()
+    left = serializers.IntegerField()
+
+
 class TodaySerializer(serializers.Serializer):
     id = serializers.UUIDField()
     date = serializers.DateField()
@@ -302,6 +348,9 @@ class TodaySerializer(serializers.Serializer):
     can_skip = serializers.BooleanField()
     can_miss = serializers.BooleanField()
     can_approve = serializers.BooleanField(help_text='Whether you may say "Looks good" now.')
+    can_request_skip = serializers.BooleanField()
+    can_answer_skip = serializers.BooleanField()
+    skip_request = SkipRequestSerializer(allow_null=True)
 
 
 class PactDetailSerializer(serializers.Serializer):
@@ -309,6 +358,9 @@ class PactDetailSerializer(serializers.Serializer):
     participants = ParticipantSerializer(many=True)
     balance = serializers.IntegerField(help_text="Positive: the initiator owes the partner.")
     stats = StatsSerializer()
+    skip_allowance = SkipAllowanceSerializer(
+        help_text="The initiator's free skips this month (today's month, pact zone)."
+    )
     today = TodaySerializer(allow_null=True)
     current_break = BreakSerializer(
         allow_null=True, help_text="The break running or ahead (approved or proposed), if any."
@@ -375,6 +427,9 @@ class DaySerializer(serializers.Serializer):
         allow_null=True,
         help_text='When the partner said "Looks good" (the dispute window closed then).',
     )
+    skip_request = SkipRequestSerializer(
+        allow_null=True, help_text="The day's latest skip request (rule 9), or null."
+    )
 
 
 class DayResponseSerializer(serializers.Serializer):
@@ -409,6 +464,7 @@ class InviteTermsSerializer(serializers.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField(allow_null=True)
     dispute_window_hours = serializers.IntegerField()
+    skips_per_month = serializers.IntegerField()
 
 
 class InviterSerializer(serializers.Serializer):
@@ -442,6 +498,7 @@ def pact_detail(pact: Pact, user: User) -> dict:
         "participants": list(pact.participants.all()),
         "balance": balance_of(pact),
         "stats": pact_stats(pact),
+        "skip_allowance": pact.skip_allowance(pact.local_today()),
         "today": None
         if today is None
         else {
@@ -454,6 +511,9 @@ def pact_detail(pact: Pact, user: User) -> dict:
             "can_skip": today.can_skip(user),
             "can_miss": today.can_miss(user),
             "can_approve": today.can_approve(user),
+            "can_request_skip": today.can_request_skip(user),
+            "can_answer_skip": today.can_answer_skip(user),
+            "skip_request": today.skip_request,
         },
         "current_break": None if current is None else break_data(current, user),
         "invite_link": invite_link(pact)
@@ -711,7 +771,11 @@ class DayListView(APIView):
         if "status" in filters:
             days = days.filter(status=filters["status"])
         total = days.count()
-        page = list(days.order_by("-date")[offset : offset + limit]) if offset < total else []
+        page = (
+            list(days.order_by("-date").prefetch_related("skip_requests")[offset : offset + limit])
+            if offset < total
+            else []
+        )
         body = {"days": page, "total": total, "limit": limit, "offset": offset}
         return Response(DayListSerializer(body).data)
 
@@ -834,9 +898,61 @@ class SkipView(APIView):
         responses={200: DayResponseSerializer, **error_responses(*DAY_ACTION_ERRORS)},
     )
     def post(self, request, pact_id, date):
-        """Skip a pending day before its deadline (either participant). No forfeit."""
+        """Skip a pending day before its deadline (either participant). No forfeit. The
+        initiator's skip uses one of the month's free skips (409 SKIP_ALLOWANCE_USED when
+        none is left: ask instead); the partner's never does."""
         found = day_of(request.user, pact_id, date)
         return Response(day_body(found.skip(request.user)))
+
+
+# --- skip requests (rule 9) ------------------------------------------------------------
+
+
+class SkipRequestView(APIView):
+    @extend_schema(
+        operation_id="days_skip_request",
+        tags=["days"],
+        request=SkipRequestBody,
+        parameters=[PACT_ID, DAY_DATE],
+        responses={200: DayResponseSerializer, **body_error_responses(*DAY_ACTION_ERRORS)},
+    )
+    def post(self, request, pact_id, date):
+        """Ask the partner to skip a pending day before its deadline (initiator). The
+        partner gets a bot message with Approve / Decline. A retry with the same reason
+        returns the same request; another while one is open is 409 SKIP_REQUEST_OPEN."""
+        found = day_of(request.user, pact_id, date)
+        reason = parsed(request, SkipRequestBody)["reason"] or ""
+        found.request_skip(request.user, reason=reason)
+        return Response(day_body(found))
+
+
+class SkipRequestApproveView(APIView):
+    @extend_schema(
+        operation_id="days_skip_request_approve",
+        tags=["days"],
+        request=None,
+        parameters=[PACT_ID, DAY_DATE],
+        responses={200: DayResponseSerializer, **error_responses(*DAY_ACTION_ERRORS)},
+    )
+    def post(self, request, pact_id, date):
+        """Approve the open skip request (partner, before the deadline): the day is
+        SKIPPED as the partner's skip and uses no allowance. Idempotent."""
+        found = day_of(request.user, pact_id, date)
+        return Response(day_body(found.approve_skip(request.user)))
+
+
+class SkipRequestDeclineView(APIView):
+    @extend_schema(
+        operation_id="days_skip_request_decline",
+        tags=["days"],
+        request=None,
+        parameters=[PACT_ID, DAY_DATE],
+        responses={200: DayResponseSerializer, **error_responses(*DAY_ACTION_ERRORS)},
+    )
+    def post(self, request, pact_id, date):
+        """Decline the open skip request (partner): the day stays pending. Idempotent."""
+        found = day_of(request.user, pact_id, date)
+        return Response(day_body(found.decline_skip(request.user)))
 
 
 # --- invites ---------------------------------------------------------------------------

@@ -12,8 +12,9 @@ from babel.numbers import get_currency_precision
 from habitpact.errors import DomainError
 from habitpact.forms import clean_text, minor_units
 from pacts.actions import PactTerms
+from pacts.limits import SKIPS_PER_MONTH_DEFAULT, SKIPS_PER_MONTH_MAX, SKIPS_PER_MONTH_MIN
 from pacts.models import Pact
-from pacts.templatetags.hp import clock_text, format_money, schedule_text
+from pacts.templatetags.hp import clock_text, format_money, schedule_text, skips_text
 
 EMOJIS = ["🏋️", "📚", "🧘", "🏃", "💻", "🎸", "🥗", "💧"]
 CURRENCIES = [
@@ -36,11 +37,12 @@ CURRENCIES = [
 # input stops there and its counter says so, rather than cutting the name silently.
 TITLE_MAX = Pact._meta.get_field("title").max_length - max(len(f" {e}") for e in EMOJIS)
 WINDOWS = [1, 3, 6, 12, 24, 48, 72]
+SKIP_CHOICES = list(range(SKIPS_PER_MONTH_MIN, SKIPS_PER_MONTH_MAX + 1))
 QUICK_PICKS = [1, 5, 10, 20]
 STEP_FIELDS = {
     1: ("title",),
     2: ("schedule_days", "deadline_time", "start_date", "end_date"),
-    3: ("currency", "stake_amount", "dispute_window_hours"),
+    3: ("currency", "stake_amount", "dispute_window_hours", "skips_per_month"),
     4: ("partner_username",),
 }
 # Raw form state, as strings, carried between steps in hidden inputs.
@@ -53,6 +55,7 @@ STATE_KEYS = (
     "currency",
     "stake",
     "window",
+    "skips",
     "partner",
 )
 
@@ -75,6 +78,7 @@ class Draft:
             "currency": "GBP",
             "stake": "5",
             "window": "12",
+            "skips": str(SKIPS_PER_MONTH_DEFAULT),
             "partner": "",
         }
         if data is not None:
@@ -116,6 +120,10 @@ class Draft:
             window = int(raw["window"])
         except ValueError:
             window = 0
+        try:
+            skips = int(raw["skips"])
+        except ValueError:
+            skips = -1  # PactTerms.errors words the refusal
         title = raw["title"].strip()
         try:
             clean_text(title, "title")
@@ -132,6 +140,7 @@ class Draft:
             start_date=start or date.min,
             end_date=end,
             dispute_window_hours=window,
+            skips_per_month=skips,
             partner_username=raw["partner"],
         )
         return terms, errors
@@ -172,6 +181,7 @@ class Draft:
         lines.append(
             f"Your partner has {hours} hour{'s' if hours != 1 else ''} to dispute a check-in"
         )
+        lines.append(skips_text(terms.skips_per_month))
         return lines
 
     def quick_picks(self) -> list[tuple[str, str]]:

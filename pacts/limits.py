@@ -13,3 +13,9 @@ DISPUTE_WINDOW_MAX_HOURS = 72
 REMINDER_MIN_MINUTES = 1
 REMINDER_MAX_MINUTES = 1440
 TITLE_MAX_LENGTH = 255
+# Rule 8: the initiator's own skips per calendar month (pact zone).
+SKIPS_PER_MONTH_MIN = 0
+SKIPS_PER_MONTH_MAX = 10
+SKIPS_PER_MONTH_DEFAULT = 2
+# Rule 9: the reason on a skip request (optional).
+SKIP_REASON_MAX_LENGTH = 500

@@ -20,6 +20,7 @@ import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +43,10 @@ from .limits import (
     DISPUTE_WINDOW_MIN_HOURS,
     REMINDER_MAX_MINUTES,
     REMINDER_MIN_MINUTES,
+    SKIP_REASON_MAX_LENGTH,
+    SKIPS_PER_MONTH_DEFAULT,
+    SKIPS_PER_MONTH_MAX,
+    SKIPS_PER_MONTH_MIN,
     STAKE_MAX,
     STAKE_MIN,
     TITLE_MAX_LENGTH,
@@ -189,6 +194,8 @@ class Pact(models.Model):
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True)
     dispute_window_hours = models.PositiveSmallIntegerField(default=12)
+    # Rule 8: the initiator's own skips per calendar month (pact zone), agreed up front.
+    skips_per_month = models.PositiveSmallIntegerField(default=SKIPS_PER_MONTH_DEFAULT)
     status = models.CharField(max_length=20, choices=Status, default=Status.PENDING_ACCEPT)
     invite_code = models.CharField(max_length=32, unique=True, null=True, blank=True)
     partner_username = models.CharField(max_length=32, blank=True, default="")
@@ -244,6 +251,13 @@ class Pact(models.Model):
                 name="pacts_dispute_window_range",
             ),
             models.CheckConstraint(
+                condition=Q(
+                    skips_per_month__gte=SKIPS_PER_MONTH_MIN,
+                    skips_per_month__lte=SKIPS_PER_MONTH_MAX,
+                ),
+                name="pacts_skips_per_month_range",
+            ),
+            models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gt=models.F("start_date")),
                 name="pacts_end_after_start",
             ),
@@ -283,6 +297,10 @@ class Pact(models.Model):
                 return participant.user
         return None
 
+    def other_member(self, user: User) -> User | None:
+        """The pact's other participant, seen from `user` (None before an answer)."""
+        return next((m.user for m in self.members if m.user_id != user.pk), None)
+
     def role_of(self, user: User) -> str | None:
         for participant in self.members:
             if participant.user_id == user.pk:
@@ -312,6 +330,27 @@ class Pact(models.Model):
         start and end), whether or not its PactDay row exists yet."""
         return bool(due_dates(self.schedule_days, self.start_date, self.end_date, day, day))
 
+    # --- the skip allowance (rule 8) ------------------------------------------------------
+
+    def skip_allowance(self, on: date) -> SkipAllowance:
+        """The initiator's skips in the calendar month holding `on` (a date in the pact's
+        zone): how many the pact allows, how many are used. One query per month, kept
+        on this instance until `lock()` re-reads the pact (as every skip does first)."""
+        first = on.replace(day=1)
+        cache = self.__dict__.setdefault("_skip_allowances", {})
+        if first in cache:
+            return cache[first]
+        following = (first + timedelta(days=32)).replace(day=1)
+        used = PactDay.objects.filter(
+            pact=self,
+            status=PactDay.Status.SKIPPED,
+            skip_used_allowance=True,
+            date__gte=first,
+            date__lt=following,
+        ).count()
+        cache[first] = SkipAllowance(month=first, allowed=self.skips_per_month, used=used)
+        return cache[first]
+
     def lock(self) -> None:
         """Re-read this row under `SELECT ... FOR NO KEY UPDATE` (inside a transaction).
 
@@ -322,6 +361,20 @@ class Pact(models.Model):
         a deadlock. Two lockers still exclude each other."""
         self.refresh_from_db(from_queryset=Pact.objects.select_for_update(no_key=True))
         self.__dict__.pop("members", None)
+        self.__dict__.pop("_skip_allowances", None)
+
+
+@dataclass(frozen=True)
+class SkipAllowance:
+    """The initiator's free skips in one calendar month (rule 8)."""
+
+    month: date  # the first of the month
+    allowed: int
+    used: int
+
+    @property
+    def left(self) -> int:
+        return max(0, self.allowed - self.used)
 
     def days_horizon(self, now: datetime) -> date:
         """The last date whose day exists once materialised: tomorrow, in the pact's zone."""
@@ -451,9 +504,12 @@ class PactDayQuerySet(models.QuerySet["PactDay"]):
             status=PactDay.Status.PENDING, deadline_at__lte=now, pact__status=Pact.Status.ACTIVE
         )
 
-    def miss(self, *, now: datetime, note: str = MISSED_NOTE) -> int:
+    def miss(self, *, now: datetime, note: str = MISSED_NOTE, tell_lapsed: bool = True) -> int:
         """PENDING → MISSED for these days (locked by the caller), each with one FORFEIT
-        entry and a "missed" message to both participants. Returns how many."""
+        entry and a "missed" message to both participants. Returns how many.
+
+        An OPEN skip request on such a day LAPSES (rule 9: unanswered by the deadline), and
+        with `tell_lapsed` its initiator is told so (not when they owned up themselves)."""
         rows = list(
             self.filter(status=PactDay.Status.PENDING).values_list(
                 "id", "pact_id", "date", "pact__stake_amount"
@@ -490,9 +546,42 @@ class PactDayQuerySet(models.QuerySet["PactDay"]):
             }
             recipients = [m for m in (initiator, partner) if m]
             messages += outbox_rows(MISSED_KIND, str(day_id), recipients, payload)
+        messages += _lapse_skip_requests(ids, rows, members, now=now, tell=tell_lapsed)
         LedgerEntry.objects.bulk_create(entries, batch_size=2000)
         OutboxMessage.objects.bulk_create(messages, batch_size=2000, ignore_conflicts=True)
         return len(rows)
+
+
+def _lapse_skip_requests(ids, rows, members, *, now: datetime, tell: bool) -> list[OutboxMessage]:
+    """OPEN skip requests of the days just missed → LAPSED; the outcome messages to
+    their initiators (the same rows `_MISS_DUE_SQL`'s `lapse_messages` writes)."""
+    lapsed = list(
+        SkipRequest.objects.filter(day_id__in=ids, status=SkipRequest.Status.OPEN).values_list(
+            "id", "day_id"
+        )
+    )
+    if not lapsed:
+        return []
+    SkipRequest.objects.filter(
+        id__in=[row[0] for row in lapsed], status=SkipRequest.Status.OPEN
+    ).update(status=SkipRequest.Status.LAPSED, answered_at=now, updated_at=now)
+    if not tell:
+        return []
+    day_facts = {row[0]: row for row in rows}
+    messages = []
+    for request_id, day_id in lapsed:
+        _, pact_id, day_date, _stake = day_facts[day_id]
+        initiator = members[pact_id].get(PactParticipant.Role.INITIATOR)
+        payload = {
+            "pact_id": str(pact_id),
+            "day_id": str(day_id),
+            "date": day_date.isoformat(),
+            "request_id": str(request_id),
+            "outcome": SkipRequest.Status.LAPSED,
+        }
+        recipients = [initiator] if initiator else []
+        messages += outbox_rows(Kind.SKIP_REQUEST_ANSWERED, str(request_id), recipients, payload)
+    return messages
 
 
 class PactDay(models.Model):
@@ -544,6 +633,9 @@ class PactDay(models.Model):
     skipped_by_user = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
+    # Rule 8: the initiator's own skip uses one of the month's; a partner's skip (or an
+    # approved skip request) never does. Counted by `Pact.skip_allowance`.
+    skip_used_allowance = models.BooleanField(default=False)
     reminded_at = models.DateTimeField(null=True, blank=True)
 
     # --- breaks and the partner's review (rules 10, 11) ---
@@ -641,6 +733,7 @@ class PactDay(models.Model):
         """Re-read this row under `SELECT ... FOR UPDATE` (inside a transaction)."""
         try:
             self.refresh_from_db(from_queryset=PactDay.objects.select_for_update())
+            self.__dict__.pop("skip_request", None)
         except PactDay.DoesNotExist:
             # An ended pact's pending days are removed.
             raise DomainError("DAY_NOT_FOUND", _("That day is no longer scheduled.")) from None
@@ -681,7 +774,8 @@ class PactDay(models.Model):
         return None
 
     def _refusal_skip(self, user: User, now: datetime) -> DomainError | None:
-        if self.pact.role_of(user) is None:
+        role = self.pact.role_of(user)
+        if role is None:
             return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         if self.pact.status != Pact.Status.ACTIVE:
             return DomainError("PACT_NOT_ACTIVE", _("This pact isn't active."))
@@ -697,7 +791,118 @@ class PactDay(models.Model):
                 _("Too late to skip: the deadline has passed."),
                 {"deadline": self.deadline_at.isoformat()},
             )
+        if role == PactParticipant.Role.INITIATOR:
+            return self._refusal_allowance()
         return None
+
+    def _refusal_allowance(self) -> DomainError | None:
+        """Rule 8: the initiator's own skip needs one left in the day's month. (`skip`
+        holds the pact's row lock while asking, so two skips cannot both take the last.)"""
+        allowance = self.pact.skip_allowance(self.date)
+        if allowance.left > 0:
+            return None
+        partner = self.pact.partner
+        ask = f"Ask {partner.display_name if partner else 'your partner'} to skip instead."
+        month = f"{self.date:%B}"
+        if allowance.allowed == 0:
+            text = f"This pact has no free skips. {ask}"
+        else:
+            text = f"You've used all {allowance.allowed} of {month}'s free skips. {ask}"
+        return DomainError(
+            "SKIP_ALLOWANCE_USED",
+            text,
+            {
+                "month": f"{allowance.month:%Y-%m}",
+                "allowed": allowance.allowed,
+                "used": allowance.used,
+            },
+        )
+
+    # --- skip requests (rule 9) -----------------------------------------------------------
+
+    @cached_property
+    def skip_request(self) -> SkipRequest | None:
+        """The day's latest skip request (the one the screens and the API show), or None.
+        Reads `prefetch_related("skip_requests")` when the caller did that; kept until
+        `lock()` re-reads the day (as every transition does first)."""
+        return max(self.skip_requests.all(), key=lambda r: r.requested_at, default=None)
+
+    def _refusal_request_skip(self, user: User, reason: str, now: datetime) -> DomainError | None:
+        role = self.pact.role_of(user)
+        if role is None:
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+        if self.pact.status != Pact.Status.ACTIVE:
+            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+        if role != PactParticipant.Role.INITIATOR:
+            return DomainError(
+                "FORBIDDEN_WRONG_ROLE",
+                "Only the person who made the pact asks to skip. You can just skip the day.",
+            )
+        if len(reason) > SKIP_REASON_MAX_LENGTH:
+            return DomainError(
+                "VALIDATION_ERROR",
+                f"Keep the reason under {SKIP_REASON_MAX_LENGTH} characters.",
+                {"reason": f"At most {SKIP_REASON_MAX_LENGTH} characters."},
+            )
+        if self.status != self.Status.PENDING:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "Only a day that's still pending can be skipped.",
+                {"status": self.status},
+            )
+        if now >= self.deadline_at:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "Too late to ask: the deadline has passed.",
+                {"deadline": self.deadline_at.isoformat()},
+            )
+        current = self.skip_request
+        if current is not None and current.status == SkipRequest.Status.OPEN:
+            return DomainError(
+                "SKIP_REQUEST_OPEN",
+                "You've already asked to skip this day. Hang tight for the answer.",
+                {"requested_at": current.requested_at.isoformat()},
+            )
+        if current is not None and current.status == SkipRequest.Status.DECLINED:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "Your partner already said no to skipping this day.",
+                {"skip_request": current.status},
+            )
+        return None
+
+    def _refusal_answer_skip(self, user: User, now: datetime) -> DomainError | None:
+        role = self.pact.role_of(user)
+        if role is None:
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+        if role != PactParticipant.Role.PARTNER:
+            return DomainError(
+                "FORBIDDEN_WRONG_ROLE", "Only the partner can answer a skip request."
+            )
+        current = self.skip_request
+        if current is None:
+            return DomainError("INVALID_STATE_TRANSITION", "There's no skip request on this day.")
+        if current.status != SkipRequest.Status.OPEN:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                f"That skip request was already {SKIP_REQUEST_WORDS[current.status]}.",
+                {"skip_request": current.status},
+            )
+        if self.pact.status != Pact.Status.ACTIVE:
+            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+        if self.status != self.Status.PENDING or now >= self.deadline_at:
+            return DomainError(
+                "INVALID_STATE_TRANSITION",
+                "Too late: the request lapsed at the deadline.",
+                {"deadline": self.deadline_at.isoformat(), "status": self.status},
+            )
+        return None
+
+    def can_request_skip(self, user: User, now: datetime | None = None) -> bool:
+        return self._refusal_request_skip(user, "", _now(now)) is None
+
+    def can_answer_skip(self, user: User, now: datetime | None = None) -> bool:
+        return self._refusal_answer_skip(user, _now(now)) is None
 
     def _refusal_miss(self, user: User, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
@@ -949,6 +1154,7 @@ class PactDay(models.Model):
                     _("This idempotency key was already used with a different request."),
                     {"idempotency_key": idempotency_key},
                 ) from None
+            self._lapse_skip_request(now)
             partner = self.pact.partner
             notify(self.pact.initiator, "checkin_confirmed", f"checkin:{self.pk}", day=self)
             if partner is not None:
@@ -957,19 +1163,142 @@ class PactDay(models.Model):
         return self
 
     def skip(self, user: User, *, now: datetime | None = None) -> PactDay:
-        """PENDING → SKIPPED, by either participant, before the deadline. No forfeit."""
+        """PENDING → SKIPPED, by either participant, before the deadline. No forfeit.
+
+        The initiator's skip uses one of the month's allowance (rule 8); the partner's
+        never does, and answers an open skip request yes (rule 9)."""
         now = _now(now)
         with transaction.atomic():
+            # The pact's row first (waive's order): two of the initiator's skips on
+            # different days of one month serialise here, so the allowance the refusal
+            # counts cannot change before this commits.
+            self.pact.lock()
             self.lock()
             self._raise(self._refusal_skip(user, now))
-            self.status = self.Status.SKIPPED
-            self.skipped_at = now
-            self.skipped_by_user = user
-            self.save()
-            for other in self.pact.members:
-                if other.user_id != user.pk:
-                    notify(other.user, "day_skipped", f"skip:{self.pk}", day=self, by=user)
-        self._log("day_skipped", user)
+            by_initiator = self.pact.role_of(user) == PactParticipant.Role.INITIATOR
+            self._mark_skipped(user, now, uses_allowance=by_initiator)
+            answered = None
+            if by_initiator:
+                self._lapse_skip_request(now)
+            else:
+                answered = self._settle_skip_request(user, SkipRequest.Status.APPROVED, now)
+            if answered is None:  # else the request's outcome message tells the initiator
+                for other in self.pact.members:
+                    if other.user_id != user.pk:
+                        notify(other.user, "day_skipped", f"skip:{self.pk}", day=self, by=user)
+        self._log("day_skipped", user, used_allowance=by_initiator)
+        return self
+
+    def _mark_skipped(self, user: User, now: datetime, *, uses_allowance: bool) -> None:
+        self.status = self.Status.SKIPPED
+        self.skipped_at = now
+        self.skipped_by_user = user
+        self.skip_used_allowance = uses_allowance
+        self.save()
+        self.pact.__dict__.pop("_skip_allowances", None)  # the count just changed
+
+    def _lapse_skip_request(self, now: datetime) -> None:
+        """The day was decided some other way by the initiator (a check-in, their own
+        skip): an open request no longer asks anything. No message: they did it."""
+        SkipRequest.objects.filter(day=self, status=SkipRequest.Status.OPEN).update(
+            status=SkipRequest.Status.LAPSED, answered_at=now, updated_at=now
+        )
+        self.__dict__.pop("skip_request", None)
+
+    def _settle_skip_request(self, user: User, outcome: str, now: datetime) -> SkipRequest | None:
+        """Answer the day's open request (the day locked by the caller) and tell the
+        initiator, once per request whatever the outcome (one dedupe key)."""
+        current = SkipRequest.objects.filter(day=self, status=SkipRequest.Status.OPEN).first()
+        if current is None:
+            return None
+        current.status = outcome
+        current.answered_at = now
+        current.answered_by_user = user
+        current.save()
+        self.__dict__.pop("skip_request", None)
+        notify(
+            self.pact.initiator,
+            "skip_request_answered",
+            str(current.pk),
+            day=self,
+            request_id=str(current.pk),
+            outcome=outcome,
+            by=user,
+        )
+        return current
+
+    def request_skip(
+        self, user: User, *, reason: str = "", now: datetime | None = None
+    ) -> SkipRequest:
+        """The initiator asks the partner to skip this pending day (rule 9): an OPEN
+        request, and a message to the partner with [Approve skip] [Decline].
+
+        Retrying with the same reason while it is open returns the same request and
+        sends nothing new; a different one is SKIP_REQUEST_OPEN."""
+        now = _now(now)
+        reason = (reason or "").strip()
+        with transaction.atomic():
+            self.lock()
+            current = self.skip_request
+            if (
+                current is not None
+                and current.status == SkipRequest.Status.OPEN
+                and current.requested_by_user_id == user.pk
+                and current.reason == reason
+            ):
+                return current
+            self._raise(self._refusal_request_skip(user, reason, now))
+            try:
+                with transaction.atomic():
+                    request = SkipRequest.objects.create(
+                        day=self, requested_by_user=user, reason=reason, requested_at=now
+                    )
+                self.__dict__.pop("skip_request", None)
+            except IntegrityError:
+                # Another request for this day won the partial unique index.
+                raise DomainError(
+                    "SKIP_REQUEST_OPEN",
+                    "You've already asked to skip this day. Hang tight for the answer.",
+                ) from None
+            partner = self.pact.partner
+            if partner is not None:
+                notify(
+                    partner,
+                    "skip_requested",
+                    str(request.pk),
+                    day=self,
+                    request_id=str(request.pk),
+                    by=user,
+                )
+        self._log("skip_requested", user)
+        return request
+
+    def approve_skip(self, user: User, *, now: datetime | None = None) -> PactDay:
+        """The partner says yes: PENDING → SKIPPED as a partner skip (no allowance used).
+        Approving again answers the same and sends nothing new."""
+        return self._answer_skip(user, SkipRequest.Status.APPROVED, _now(now))
+
+    def decline_skip(self, user: User, *, now: datetime | None = None) -> PactDay:
+        """The partner says no: the day stays PENDING and is decided as usual."""
+        return self._answer_skip(user, SkipRequest.Status.DECLINED, _now(now))
+
+    def _answer_skip(self, user: User, outcome: str, now: datetime) -> PactDay:
+        with transaction.atomic():
+            # The day's row lock is the one the deadline sweep claims (SKIP LOCKED), so
+            # an answer and the sweep's lapse can never both happen.
+            self.lock()
+            current = self.skip_request
+            if (
+                current is not None
+                and current.status == outcome
+                and self.pact.role_of(user) == PactParticipant.Role.PARTNER
+            ):
+                return self  # a retry or a double tap: the same answer
+            self._raise(self._refusal_answer_skip(user, now))
+            if outcome == SkipRequest.Status.APPROVED:
+                self._mark_skipped(user, now, uses_allowance=False)
+            self._settle_skip_request(user, outcome, now)
+        self._log("skip_request_answered", user, outcome=outcome)
         return self
 
     def miss(self, user: User, *, now: datetime | None = None) -> PactDay:
@@ -978,8 +1307,9 @@ class PactDay(models.Model):
         with transaction.atomic():
             self.lock()
             self._raise(self._refusal_miss(user, now))
-            PactDay.objects.filter(pk=self.pk).miss(now=now, note=OWNED_UP_NOTE)
+            PactDay.objects.filter(pk=self.pk).miss(now=now, note=OWNED_UP_NOTE, tell_lapsed=False)
             self.refresh_from_db()
+            self.__dict__.pop("skip_request", None)
         self._log("day_missed", user)
         return self
 
@@ -1100,6 +1430,74 @@ RESOLUTION_RESULT = {
     "CONCEDE": PactDay.Resolution.CONCEDED,
     "REJECT": PactDay.Resolution.REJECTED,
     "WITHDRAW": PactDay.Resolution.WITHDRAWN,
+}
+
+
+class SkipRequest(models.Model):
+    """The initiator asks the partner to skip one pending day (rule 9).
+
+    OPEN until the partner answers (APPROVED: the day is SKIPPED as a partner skip;
+    DECLINED: it stays PENDING) or until the day is decided without an answer (LAPSED:
+    the deadline sweep, or the initiator's own check-in, skip or miss). At most one OPEN
+    request per day, by a partial unique index. Every change holds the day's row lock.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN"
+        APPROVED = "APPROVED"
+        DECLINED = "DECLINED"
+        LAPSED = "LAPSED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    day = models.ForeignKey(PactDay, on_delete=models.CASCADE, related_name="skip_requests")
+    requested_by_user = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    reason = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status, default=Status.OPEN)
+    requested_at = models.DateTimeField(default=dj_timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by_user = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "skip_requests"
+        indexes = [
+            models.Index(fields=["requested_by_user"], name="idx_skip_requests_by"),
+            models.Index(
+                fields=["answered_by_user"],
+                name="idx_skip_requests_answered_by",
+                condition=Q(answered_by_user__isnull=False),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day"],
+                condition=Q(status="OPEN"),
+                name="skip_requests_one_open_per_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["OPEN", "APPROVED", "DECLINED", "LAPSED"]),
+                name="skip_requests_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="OPEN") | Q(answered_at__isnull=False),
+                name="skip_requests_answered_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"skip request {self.day_id} ({self.status})"
+
+
+SKIP_REQUEST_WORDS = {
+    SkipRequest.Status.OPEN: "asked",
+    SkipRequest.Status.APPROVED: "approved",
+    SkipRequest.Status.DECLINED: "declined",
+    SkipRequest.Status.LAPSED: "lapsed (nobody answered before the deadline)",
 }
 
 

@@ -41,6 +41,7 @@ from .models import (
     Pact,
     PactDay,
     PactParticipant,
+    SkipRequest,
     User,
     members_by_pact,
 )
@@ -97,6 +98,13 @@ _NAMES = {
     # The outbox's own rules, as SQL: the dedupe key and who receives a "missed" message.
     "miss_dedupe_key": dedupe_key_sql(MISSED_KIND, "f.day_id::text", "u.id::text"),
     "miss_receives": receives_sql(MISSED_KIND, "u"),
+    # Rule 9: the skip requests a miss lapses, and the outcome message to their initiator.
+    "skip_requests": SkipRequest._meta.db_table,
+    "open": SkipRequest.Status.OPEN,
+    "lapsed": SkipRequest.Status.LAPSED,
+    "answered_kind": Kind.SKIP_REQUEST_ANSWERED,
+    "lapse_dedupe_key": dedupe_key_sql(Kind.SKIP_REQUEST_ANSWERED, "l.id::text", "u.id::text"),
+    "lapse_receives": receives_sql(Kind.SKIP_REQUEST_ANSWERED, "u"),
 }
 
 # One statement per batch: claim (SKIP LOCKED), flip, and write the FORFEIT entries and
@@ -166,9 +174,39 @@ messages AS (
     JOIN {users} u ON u.id = r.user_id AND {miss_receives}
     ON CONFLICT DO NOTHING
     RETURNING 1
+),
+-- Rule 9: an OPEN skip request on a day just missed lapses, and its initiator is told
+-- (`_lapse_skip_requests` on the ORM path). Requests change only under their day's row
+-- lock, which `due` holds.
+lapsed AS (
+    UPDATE {skip_requests} r
+    SET status = '{lapsed}', answered_at = %(now)s, updated_at = %(now)s
+    WHERE r.day_id = ANY(ARRAY(SELECT id FROM missed)) AND r.status = '{open}'
+    RETURNING r.id, r.day_id
+),
+lapse_messages AS (
+    INSERT INTO {outbox}
+        (user_id, chat_id, kind, payload, dedupe_key, status, attempts, next_attempt_at,
+         sent_at, last_error, created_at, updated_at)
+    SELECT u.id, u.telegram_user_id, '{answered_kind}',
+           jsonb_build_object(
+               'pact_id', f.pact_id::text,
+               'day_id', f.day_id::text,
+               'date', to_char(f.date, 'YYYY-MM-DD'),
+               'request_id', l.id::text,
+               'outcome', '{lapsed}'
+           ),
+           {lapse_dedupe_key},
+           '{queued}', 0, %(wall)s, NULL, '', %(wall)s, %(wall)s
+    FROM lapsed l
+    JOIN facts f ON f.day_id = l.day_id
+    JOIN {users} u ON u.id = f.initiator_id AND {lapse_receives}
+    ON CONFLICT DO NOTHING
+    RETURNING 1
 )
 SELECT (SELECT count(*) FROM due), (SELECT count(*) FROM missed),
-       (SELECT count(*) FROM entries), (SELECT count(*) FROM messages)
+       (SELECT count(*) FROM entries), (SELECT count(*) FROM messages),
+       (SELECT count(*) FROM lapsed), (SELECT count(*) FROM lapse_messages)
 """.format_map(_NAMES)
 
 
@@ -183,7 +221,7 @@ def _miss_due_batch_sql(now: datetime, limit: int) -> int:
     }
     with connection.cursor() as cursor:
         cursor.execute(_MISS_DUE_SQL, params)
-        claimed, _missed, _entries, _messages = cursor.fetchone()
+        claimed, _missed, _entries, _messages, _lapsed, _told = cursor.fetchone()
     return claimed
 
 

@@ -29,7 +29,7 @@ urlpatterns = [
     path("pacts/<uuid:pact_id>/days/<str:day>", day.day_detail, name="day_detail"),
     re_path(
         r"^pacts/(?P<pact_id>[0-9a-f-]{36})/days/(?P<day>[^/]+)/"
-        r"(?P<action>check-in|skip|miss|dispute|resolve|waive|approve)$",
+        r"(?P<action>check-in|skip|miss|dispute|resolve|waive|approve|ask-skip|approve-skip|decline-skip)$",
         day.day_action,
         name="day_action",
     ),

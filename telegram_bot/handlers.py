@@ -33,6 +33,7 @@ from pacts.actions import day_for, invite_for, invite_status, pact_for, parse_da
 from pacts.breaks import break_for
 from pacts.models import User, bot_link
 from pacts.reach import messages_allowed, messages_refused
+from pacts.templatetags.hp import skips_text
 
 from . import keyboards as kb
 from . import messages as msg
@@ -251,6 +252,7 @@ def start_invite(user: User, code: str, private: bool, replier: Replier) -> None
         stake=msg.money(pact.stake_amount, pact.currency),
         deadline=msg.clock_time(pact.deadline_on(pact.start_date), pact.tz),
         tz=msg.e(pact.timezone),
+        skips=skips_text(pact.skips_per_month),
     )
     button = kb.app_button(_("Open Invite →"), f"/invite/{code}", private=private)
     replier.send(text, kb.rows([button]))
@@ -338,6 +340,16 @@ def do_reject(user: User, argument: str) -> str:
     return _("Standing by it 💪 — your check-in stands.")
 
 
+def do_approve_skip(user: User, argument: str) -> str:
+    _pact_day(user, argument).approve_skip(user)
+    return "Skip approved 👍 — no check-in needed that day."
+
+
+def do_decline_skip(user: User, argument: str) -> str:
+    _pact_day(user, argument).decline_skip(user)
+    return "Declined 🙅 — the day stands."
+
+
 def do_confirm_settlement(user: User, argument: str) -> str:
     settlement = settlement_confirm(settlement_for(user, argument), user)
     if settlement.status == Settlement.Status.CONFIRMED:
@@ -379,6 +391,8 @@ CALLBACKS: dict[str, Callable[[User, str], str]] = {
     "looks_good": do_looks_good,
     "approve_break": do_approve_break,
     "decline_break": do_decline_break,
+    "skip_ok": do_approve_skip,
+    "skip_no": do_decline_skip,
 }
 
 
@@ -397,6 +411,8 @@ CLOSING_ACTIONS = frozenset(
         "looks_good",
         "approve_break",
         "decline_break",
+        "skip_ok",
+        "skip_no",
     }
 )
 

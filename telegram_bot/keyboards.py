@@ -8,6 +8,7 @@ python-telegram-bot does not enforce and Telegram rejects):
     later:{settlement_id}               open_app:{start_param}
     looks_good:{pact_id}:{date}         approve_break:{break_id}
     decline_break:{break_id}
+    skip_ok:{pact_id}:{date}            skip_no:{pact_id}:{date}
 
 Buttons that open the Mini App are `web_app` buttons in private chats (so the app gets
 signed initData) and `https://t.me/<bot>?startapp=...` links elsewhere (Telegram allows
@@ -84,6 +85,14 @@ def concede_button(pact_id, day: date) -> InlineKeyboardButton:
 
 def reject_button(pact_id, day: date) -> InlineKeyboardButton:
     return action_button(_("Stand By It 💪"), "reject", pact_id, day.isoformat())
+
+
+def approve_skip_button(pact_id, day: date) -> InlineKeyboardButton:
+    return action_button("Approve skip 👍", "skip_ok", pact_id, day.isoformat())
+
+
+def decline_skip_button(pact_id, day: date) -> InlineKeyboardButton:
+    return action_button("Decline 🙅", "skip_no", pact_id, day.isoformat())
 
 
 def confirm_settlement_button(text: str, settlement_id) -> InlineKeyboardButton:

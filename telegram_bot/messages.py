@@ -34,8 +34,8 @@ from outbox.models import Kind, OutboxMessage, receives
 from pacts import recap
 from pacts.actions import balance_of, open_days, pact_stats
 from pacts.breaks import Break
-from pacts.models import Pact, PactDay, PactParticipant, User
-from pacts.templatetags.hp import clock_text, date_text, format_money, owes_text
+from pacts.models import Pact, PactDay, PactParticipant, SkipRequest, User
+from pacts.templatetags.hp import both_clocks, clock_text, date_text, format_money, owes_text
 
 from . import keyboards as kb
 
@@ -125,6 +125,23 @@ def when(moment: datetime, tz: ZoneInfo, now: datetime) -> str:
     if local_day == today + timedelta(days=1):
         return f"{clock_time(moment, tz)} tomorrow"
     return f"{clock_time(moment, tz)}, {short_date(local_day)}"
+
+
+def deadline(moment: datetime, ctx: Context, pact: Pact) -> str:
+    """`when` for the recipient and, when the pact's other participant reads it on a
+    different wall clock, for them too: "9:00 PM · 1:00 PM for Sam" (hp.both_clocks, the
+    screens' wording). The recipient's part is Telegram's date_time entity (Bot API 9.5,
+    `<tg-time>` in HTML; python-telegram-bot 22.8 knows it): shown as written, and the
+    reader's client can show the instant in the device's own zone."""
+    stamp = int(moment.timestamp())
+    return both_clocks(
+        moment,
+        ctx.tz,
+        pact.other_member(ctx.recipient),
+        show=lambda at, tz: when(at, tz, ctx.now),
+        name=e,
+        mine=lambda text: f'<tg-time unix="{stamp}">{text}</tg-time>',
+    )
 
 
 def duration(delta: timedelta) -> str:
@@ -253,7 +270,7 @@ def reminder(ctx: Context) -> Rendered:
         raise Skip(f"obsolete: day is {day.status}, deadline {day.deadline_at.isoformat()}")
     text = (
         f"🕒 Habit check! Time for <b>{short(pact.title)}</b>.\n"
-        f"Hit Done before <b>{when(day.deadline_at, ctx.tz, ctx.now)}</b> or the Tab Goblin "
+        f"Hit Done before <b>{deadline(day.deadline_at, ctx, pact)}</b> or the Tab Goblin "
         f"adds <b>{money(pact.stake_amount, pact.currency)}</b> to your bill. 👺"
     )
     buttons = [kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]
@@ -289,7 +306,7 @@ def checkin_partner(ctx: Context) -> Rendered:
     if day.dispute_window_open(ctx.now):
         lines.append(
             "Not convinced? You can dispute until "
-            f"<b>{when(day.dispute_open_until, ctx.tz, ctx.now)}</b>."
+            f"<b>{deadline(day.dispute_open_until, ctx, pact)}</b>."
         )
     # Rule 11: the partner's two answers beside the evidence. Dispute opens the day in
     # the app (a reason is typed there); Looks good acts in place.
@@ -324,6 +341,82 @@ def day_skipped(ctx: Context) -> Rendered:
         "No check-in needed that day, and nothing goes on the tab."
     )
     return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+
+
+# --- skip requests (rule 9) ---------------------------------------------------------------
+
+
+def _skip_request(payload: dict, day: PactDay) -> SkipRequest:
+    found = SkipRequest.objects.filter(pk=payload.get("request_id"), day=day).first()
+    if found is None:
+        raise Skip(f"gone: skip request {payload.get('request_id')}")
+    return found
+
+
+def skip_requested(ctx: Context) -> Rendered:
+    """To the partner: "Alex asks to skip Gym today: <reason>" with [Approve skip]
+    [Decline] while the request can still be answered."""
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    request = _skip_request(ctx.payload, day)
+    if request.status != SkipRequest.Status.OPEN:
+        raise Skip(f"obsolete: skip request is {request.status}")
+    asker = name(pact.initiator)
+    reason = f": {e(request.reason)}" if request.reason else "."
+    lines = [
+        f"🙏 <b>{asker}</b> asks to skip <b>{short(pact.title)}</b> "
+        f"{_on_day(pact, day, ctx.now)}{reason}",
+        f"Answer before <b>{deadline(day.deadline_at, ctx, pact)}</b> — after that the day "
+        "is decided as usual.",
+    ]
+    actions = []
+    if day.can_answer_skip(ctx.recipient, ctx.now):
+        actions = [
+            kb.approve_skip_button(pact.pk, day.date),
+            kb.decline_skip_button(pact.pk, day.date),
+        ]
+    buttons = [kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]
+    return Rendered("\n".join(lines), kb.rows(actions, buttons))
+
+
+def skip_request_answered(ctx: Context) -> Rendered:
+    """To the initiator, once per request: approved, declined, or lapsed at the deadline."""
+    pact = _pact(ctx.payload)
+    day = _day(ctx.payload, pact)
+    outcome = ctx.payload.get("outcome")
+    partner = name(pact.partner)
+    on = _on_day(pact, day, ctx.now)
+    title = short(pact.title)
+    buttons = [kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]
+    if outcome == SkipRequest.Status.APPROVED:
+        text = (
+            f"👍 <b>{partner}</b> approved your skip for <b>{title}</b> {on}.\n"
+            "No check-in needed, and nothing goes on the tab. Rest up! 😌"
+        )
+        return Rendered(text, kb.rows(buttons))
+    if outcome == SkipRequest.Status.DECLINED:
+        lines = [f"🙅 <b>{partner}</b> said no to skipping <b>{title}</b> {on}."]
+        if day.status == PactDay.Status.PENDING and not day.awaiting_sweep(ctx.now):
+            lines.append(
+                f"Check in before <b>{deadline(day.deadline_at, ctx, pact)}</b> or "
+                f"<b>{money(pact.stake_amount, pact.currency)}</b> goes on the tab. 💪"
+            )
+            if day.can_check_in(ctx.recipient, ctx.now):
+                buttons.append(kb.checkin_button(pact.pk, day.date))
+        return Rendered("\n".join(lines), kb.rows(buttons))
+    if outcome == SkipRequest.Status.LAPSED:
+        result = {
+            PactDay.Status.MISSED: "missed, and the stake went on the tab",
+            PactDay.Status.DONE: "done",
+            PactDay.Status.SKIPPED: "skipped",
+        }.get(day.status, day.status.lower())
+        text = (
+            f"⌛ <b>{partner}</b> didn't answer your skip request for <b>{title}</b> "
+            f"({short_date(day.date)}) before the deadline.\n"
+            f"The day was decided as usual: {result}."
+        )
+        return Rendered(text, kb.rows(buttons))
+    raise Skip(f"bad payload: outcome {outcome!r}")
 
 
 # --- breaks (rule 10) --------------------------------------------------------------------
@@ -445,7 +538,7 @@ def dispute_opened_initiator(ctx: Context) -> Rendered:
     lines.append("Was it legit?")
     if day.status == PactDay.Status.DISPUTED and day.dispute_resolve_until:
         lines.append(
-            f"<i>Answer by {when(day.dispute_resolve_until, ctx.tz, ctx.now)}, "
+            f"<i>Answer by {deadline(day.dispute_resolve_until, ctx, pact)}, "
             "or your check-in stands.</i>"
         )
     buttons = [kb.app_button("View Dispute →", _day_path(pact, day.date))]
@@ -468,7 +561,7 @@ def dispute_opened_partner(ctx: Context) -> Rendered:
         lines.append(
             "Waiting for their response. The dispute window closes in "
             f"{duration(day.dispute_resolve_until - ctx.now)} "
-            f"({when(day.dispute_resolve_until, ctx.tz, ctx.now)})."
+            f"({deadline(day.dispute_resolve_until, ctx, pact)})."
         )
     button = kb.app_button("View Dispute →", _day_path(pact, day.date))
     return Rendered("\n".join(lines), kb.rows([button]))
@@ -736,6 +829,8 @@ RENDERERS: dict[Kind, Callable[[Context], Rendered]] = {
     Kind.BREAK_DECLINED: break_declined,
     Kind.BREAK_ENDED: break_ended,
     Kind.DAY_SKIPPED: day_skipped,
+    Kind.SKIP_REQUESTED: skip_requested,
+    Kind.SKIP_REQUEST_ANSWERED: skip_request_answered,
     Kind.MISSED: missed,
     Kind.DISPUTE_OPENED_INITIATOR: dispute_opened_initiator,
     Kind.DISPUTE_OPENED_PARTNER: dispute_opened_partner,
@@ -800,7 +895,7 @@ UNKNOWN = gettext_lazy("I only understand /start and /help — everything else l
 
 INVITE_PREVIEW = gettext_lazy(
     "📨 <b>{inviter}</b> invited you to a habit pact: <b>{title}</b>\n"
-    "{stake} on the tab for every missed day, deadline {deadline} ({tz}).\n\n"
+    "{stake} on the tab for every missed day, deadline {deadline} ({tz}), {skips}.\n\n"
     "Open the invite to see the details and accept or decline."
 )
 INVITE_CLOSED = {

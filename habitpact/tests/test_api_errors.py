@@ -116,7 +116,18 @@ def test_the_openapi_schema_validates_and_documents_every_endpoint():
         "/api/v1/breaks/{break_id}/decline": {"post"},
         "/api/v1/breaks/{break_id}/end": {"post"},
     }
-    for action in ("checkin", "miss", "dispute", "resolve", "waive", "skip", "approve"):
+    for action in (
+        "checkin",
+        "miss",
+        "dispute",
+        "resolve",
+        "waive",
+        "skip",
+        "skip-request",  # rule 9 (issue 12)
+        "skip-request/approve",
+        "skip-request/decline",
+        "approve",
+    ):
         expected[f"/api/v1/pacts/{{pact_id}}/days/{{date}}/{action}"] = {"post"}
     assert {p: set(ops) - {"parameters"} for p, ops in paths.items()} == expected
     checkin = paths["/api/v1/pacts/{pact_id}/days/{date}/checkin"]["post"]

@@ -87,8 +87,8 @@ def bot_api():
 def world(clock, initiator, partner, stranger, bot_api, settings):
     """Wednesday 2025-01-22 09:00 in Alex and Sam's pact (72-hour dispute window):
     Monday DONE and open to dispute, Tuesday MISSED (£5 owed), a pending £1 settlement,
-    Wednesday and Thursday PENDING, a break Alex asked for (Sat–Mon); plus an open invite
-    and a stranger."""
+    Wednesday and Thursday PENDING (Wednesday with an open skip request), a break Alex
+    asked for (Sat–Mon); plus an open invite and a stranger."""
     settings.TELEGRAM_BOT_TOKEN = bot_api.token
     settings.TELEGRAM_API_URL = bot_api.url
     pact = make_active_pact(initiator, partner, dispute_window_hours=72)
@@ -96,6 +96,8 @@ def world(clock, initiator, partner, stranger, bot_api, settings):
     clock.move_to(datetime(2025, 1, 22, 9, 0, tzinfo=UTC))
     process_deadlines()
     day_for(pact, date(2025, 1, 23))
+    # An open skip request (rule 9) on Wednesday, for approve / decline to find.
+    day_for(pact, date(2025, 1, 22)).request_skip(initiator, reason="Flu 🤒")
     settlement = settlement_propose(pact, initiator, amount=100)
     asked, _ = break_propose(
         pact, initiator, start_date=date(2025, 1, 25), end_date=date(2025, 1, 27), reason="Trip"

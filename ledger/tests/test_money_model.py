@@ -2,9 +2,10 @@
 after every step.
 
 A hypothesis `RuleBasedStateMachine` plays three people (two in London, one in
-Santiago) who create, accept and decline pacts, check in, skip, own up to misses,
-dispute and resolve, say "Looks good", waive, take breaks (propose, approve, decline,
-end early), settle up, end pacts and delete their accounts, while the
+Santiago) who create, accept and decline pacts, check in, skip (within the monthly
+allowance, rule 8), ask to skip and answer (rule 9), own up to misses, dispute and
+resolve, say "Looks good", waive, take breaks (propose, approve, decline, end early),
+settle up, end pacts and delete their accounts, while the
 clock (time-machine) runs across deadlines and DST changes and the scheduled sweeps
 run. Every action goes through the same domain function the API, the Mini App, the bot
 and the jobs call, so what this finds, users can reach.
@@ -22,10 +23,15 @@ After every step it checks:
 6. a pact that is not ACTIVE has no PENDING day, and no day whose deadline has passed
    ever disappears (rule 13: closing decides overdue days, it doesn't drop them);
 7. every deadline can be met: it falls after the start of its day (rule 12);
-8. a refusal (DomainError) changed nothing: days, ledger, settlements, pacts, breaks and
-   balances are exactly as before; and a few actions the rules clearly allow are not
-   refused (an oracle: check-in on time, a dispute inside its window, ...);
-9. breaks (rule 10): at most one open break per pact, each 1–30 days; every day inside
+8. a refusal (DomainError) changed nothing: days, ledger, settlements, pacts, skip
+   requests, breaks and balances are exactly as before; and a few actions the rules clearly
+   allow are not refused (an oracle: check-in on time, a dispute inside its window, a
+   skip with allowance left, an answer to an open request before the deadline, ...);
+9. (rules 8, 9) no month holds more of the initiator's own skips than the pact allows;
+   only the initiator's skips use the allowance; an OPEN skip request's day is still
+   PENDING; an APPROVED one's day is SKIPPED without using the allowance; and no
+   request is told its outcome twice.
+10. breaks (rule 10): at most one open break per pact, each 1–30 days; every day inside
    an approved break is a day off (SKIPPED, never PENDING), and a break day belongs to
    an approved or ended break that covers its date; a Looks-good day is DONE with its
    dispute window closed (rule 11).
@@ -68,6 +74,7 @@ from habitpact.errors import DomainError
 from ledger.actions import settlement_cancel, settlement_confirm, settlement_propose
 from ledger.invariants import check_ledger
 from ledger.models import LedgerEntry, Settlement, balance_of, balances_of
+from outbox.models import OutboxMessage
 from pacts import tasks
 from pacts.actions import (
     PactTerms,
@@ -79,7 +86,7 @@ from pacts.actions import (
     pact_end,
 )
 from pacts.breaks import Break, break_propose
-from pacts.models import Pact, PactDay, User
+from pacts.models import Pact, PactDay, SkipRequest, User
 from pacts.privacy import user_delete
 
 pytestmark = pytest.mark.django_db
@@ -138,6 +145,9 @@ ACTION_ROLE = {
     "withdraw": "partner",
     "waive": "partner",
     "looks-good": "partner",
+    "ask-skip": "initiator",
+    "approve-skip": "partner",
+    "decline-skip": "partner",
 }
 ACTION_NEEDS = {
     "check-in": "PENDING",
@@ -149,6 +159,9 @@ ACTION_NEEDS = {
     "withdraw": "DISPUTED",
     "waive": "MISSED",
     "looks-good": "DONE",
+    "ask-skip": "PENDING",
+    "approve-skip": "PENDING",
+    "decline-skip": "PENDING",
 }
 
 
@@ -259,6 +272,7 @@ class MoneyModel(RuleBasedStateMachine):
             sorted(Settlement.objects.values_list("id", "status")),
             sorted(Pact.objects.values_list("id", "status")),
             sorted(balances_of(Pact.objects.values_list("pk", flat=True)).items()),
+            sorted(SkipRequest.objects.values_list("id", "status")),
         )
 
     def _attempt(self, action: str, call, *, must_succeed: bool = False):
@@ -284,6 +298,7 @@ class MoneyModel(RuleBasedStateMachine):
         starts_in=st.integers(min_value=0, max_value=2),
         lasts=st.sampled_from([None, 1, 3, 6]),
         weekdays=st.sampled_from([[True] * 7, [True, False] * 3 + [True], [False] * 6 + [True]]),
+        skips=st.sampled_from([2, 0, 1]),
     )
 
     @initialize(
@@ -309,7 +324,7 @@ class MoneyModel(RuleBasedStateMachine):
     def create(self, initiator, **terms):
         self._create(initiator, **terms)
 
-    def _create(self, initiator, stake, deadline, window, starts_in, lasts, weekdays):
+    def _create(self, initiator, stake, deadline, window, starts_in, lasts, weekdays, skips=2):
         if deadline == time(0, 0) and not CHECK_RULE_12_MIDNIGHT_DEADLINE:
             deadline = time(0, 1)
         user = self._user(initiator)
@@ -324,6 +339,7 @@ class MoneyModel(RuleBasedStateMachine):
             start_date=start,
             end_date=None if lasts is None else start + timedelta(days=lasts),
             dispute_window_hours=window,
+            skips_per_month=skips,
         )
         pact = self._attempt("create", lambda: pact_create(initiator=user, terms=terms))
         if pact is not None:
@@ -391,6 +407,9 @@ class MoneyModel(RuleBasedStateMachine):
                     "reject",
                     "withdraw",
                     "looks-good",
+                    "ask-skip",
+                    "approve-skip",
+                    "decline-skip",
                 ]
             ),
             i,
@@ -411,6 +430,12 @@ class MoneyModel(RuleBasedStateMachine):
             right = ACTION_ROLE.get(action, "initiator" if d % 2 else "partner")
             who = right if who == "right" else {"initiator": "partner"}.get(right, "initiator")
         day = self._day(pact, d, wanted=ACTION_NEEDS[action])
+        if action in ("approve-skip", "decline-skip") and d < 6:
+            # Mostly the day that has a request to answer, so answers are reached.
+            asked = SkipRequest.objects.filter(day__pact=pact, status=SkipRequest.Status.OPEN)
+            asked_day = asked.values_list("day__date", flat=True).first()
+            if asked_day is not None:
+                day = day_for(pact, asked_day)
         user = self._member(pact, who)
         if day is None or user is None:
             return
@@ -437,7 +462,45 @@ class MoneyModel(RuleBasedStateMachine):
         elif action == "miss":
             self._attempt(action, lambda: day.miss(user))
         elif action == "skip":
-            self._attempt(action, lambda: day.skip(user))
+            on_time = (
+                pact.status == Pact.Status.ACTIVE
+                and day.status == S.PENDING
+                and now < day.deadline_at
+            )
+            allowed = on_time and (
+                who == "partner" or (who == "initiator" and pact.skip_allowance(day.date).left > 0)
+            )
+            self._attempt(action, lambda: day.skip(user), must_succeed=allowed)
+        elif action == "ask-skip":
+            current = day.skip_request
+            allowed = (
+                who == "initiator"
+                and pact.status == Pact.Status.ACTIVE
+                and day.status == S.PENDING
+                and now < day.deadline_at
+                and (current is None or current.status in ("APPROVED", "LAPSED"))
+            )
+            self._attempt(
+                action, lambda: day.request_skip(user, reason="Flu"), must_succeed=allowed
+            )
+        elif action in ("approve-skip", "decline-skip"):
+            current = day.skip_request
+            allowed = (
+                who == "partner"
+                and pact.status == Pact.Status.ACTIVE
+                and day.status == S.PENDING
+                and now < day.deadline_at
+                and current is not None
+                and current.status == SkipRequest.Status.OPEN
+            )
+            answer = day.approve_skip if action == "approve-skip" else day.decline_skip
+            done = self._attempt(action, lambda: answer(user), must_succeed=allowed)
+            if done is not None:  # a double tap answers the same and changes nothing
+                before = self._fingerprint()
+                outbox = OutboxMessage.objects.count()
+                answer(user)
+                assert self._fingerprint() == before, f"a repeated {action} changed something"
+                assert OutboxMessage.objects.count() == outbox, f"a repeated {action} told again"
         elif action == "dispute":
             open_statuses = (Pact.Status.ACTIVE, Pact.Status.ENDED)
             allowed = (
@@ -714,6 +777,7 @@ class MoneyModel(RuleBasedStateMachine):
                 assert day.status == PactDay.Status.DONE, f"approved day is {day.status}"
                 assert not day.dispute_window_open(now), "approved, yet open to dispute"
         FIGURES["invariant checks"] += 3
+        self._check_skips(pacts, days)
 
         if CHECK_RULE_13_CLOSE_DECIDES_OVERDUE_DAYS:
             # A day may only leave when its pact closes, and only if its deadline is
@@ -725,6 +789,35 @@ class MoneyModel(RuleBasedStateMachine):
                 )
             FIGURES["invariant checks"] += 1
         self.just_swept = self.just_swept_disputes = False
+
+    def _check_skips(self, pacts: list[Pact], days: list[PactDay]) -> None:
+        """Rules 8 and 9 (invariant 9 of the module docstring)."""
+        initiators = {p.pk: p.created_by_user_id for p in pacts}
+        used: Counter = Counter()
+        for day in days:
+            if day.skip_used_allowance:
+                assert day.status == PactDay.Status.SKIPPED, f"{day.status} day used a skip"
+                assert day.skipped_by_user_id == initiators[day.pact_id], (
+                    "a skip that wasn't the initiator's used the allowance"
+                )
+                used[day.pact_id, day.date.year, day.date.month] += 1
+        allowed = {p.pk: p.skips_per_month for p in pacts}
+        for (pact_id, _, _), count in used.items():
+            assert count <= allowed[pact_id], f"{count} skips in a month of {allowed[pact_id]}"
+        by_id = {day.pk: day for day in days}
+        for request in SkipRequest.objects.all():
+            day = by_id[request.day_id]
+            if request.status == SkipRequest.Status.OPEN:
+                assert day.status == PactDay.Status.PENDING, f"open request on a {day.status} day"
+            if request.status == SkipRequest.Status.APPROVED:
+                assert day.status == PactDay.Status.SKIPPED and not day.skip_used_allowance
+        told = Counter(
+            OutboxMessage.objects.filter(kind="skip_request_answered").values_list(
+                "payload__request_id", flat=True
+            )
+        )
+        assert all(n == 1 for n in told.values()), "a skip request's outcome was told twice"
+        FIGURES["invariant checks"] += 3
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_date, format_skeleton, format_time
@@ -24,7 +25,7 @@ from babel.numbers import (
 )
 from django import template
 from django.utils import timezone
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext, ngettext, pgettext
 
 from habitpact.i18n import babel_locale
 
@@ -161,6 +162,49 @@ def clock(value: datetime | time | None) -> str:
     return clock_text(value)
 
 
+def _wall_clock(moment: datetime, tz: tzinfo) -> str:
+    return clock_text(moment.astimezone(tz).time())
+
+
+def both_clocks(
+    moment: datetime,
+    viewer_tz: tzinfo,
+    other: Any = None,
+    *,
+    show: Callable[[datetime, tzinfo], str] = _wall_clock,
+    name: Callable[[str], str] = lambda text: text,
+    mine: Callable[[str], str] = lambda text: text,
+) -> str:
+    """A deadline for two people, the one wording every screen and message uses: the
+    viewer's reading of `moment`, and when `other` (the other participant) reads it on a
+    different wall clock, theirs too: "9:00 PM · 1:00 PM for Sam" (issue 12).
+
+    `show(moment, zone)` words one reading (default "9:00 PM"; the bot adds "tomorrow"),
+    `name` escapes the other's name, and `mine` wraps the viewer's part (the bot's
+    `date_time` entity, which Telegram shows in the reader's own zone)."""
+    text = mine(show(moment, viewer_tz))
+    if other is None or not getattr(other, "timezone", None):
+        return text
+    try:
+        other_tz = ZoneInfo(other.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return text
+    here = moment.astimezone(viewer_tz).replace(tzinfo=None)
+    there = moment.astimezone(other_tz).replace(tzinfo=None)
+    if here == there:
+        return text
+    return f"{text} · {show(moment, other_tz)} for {name(other.display_name)}"
+
+
+@register.filter
+def clocks(moment: datetime | None, other: Any = None) -> str:
+    """`both_clocks` on a screen: the viewer's zone is the current one (the Mini App
+    activates the signed-in user's)."""
+    if moment is None:
+        return ""
+    return both_clocks(moment, timezone.get_current_timezone(), other)
+
+
 @register.filter
 def until(moment: datetime | None) -> str:
     """Time left until `moment` (empty once it has passed)."""
@@ -214,6 +258,32 @@ def status_label(status: str) -> str:
         "EXPIRED": pgettext("status", "Expired"),
         "CANCELLED": pgettext("status", "Withdrawn"),
     }.get(status, status.title())
+
+
+@register.filter
+def skips_text(count: int) -> str:
+    """The skip allowance as agreed (rule 8): "2 free skips a month"."""
+    if not count:
+        return gettext("No free skips: every skip is asked for")
+    return ngettext("%(count)d free skip a month", "%(count)d free skips a month", count) % {
+        "count": count
+    }
+
+
+@register.filter
+def allowance_text(allowance) -> str:
+    """This month's allowance (a `SkipAllowance`): "1 of 2 skips left in December"."""
+    if allowance.allowed == 0:
+        return gettext("No free skips on this pact: ask instead")
+    return ngettext(
+        "%(left)d of %(allowed)d skip left in %(month)s",
+        "%(left)d of %(allowed)d skips left in %(month)s",
+        allowance.allowed,
+    ) % {
+        "left": allowance.left,
+        "allowed": allowance.allowed,
+        "month": format_date(allowance.month, "LLLL", locale=babel_locale()),
+    }
 
 
 WEEKDAY_SHORT = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]

@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db
 
 # Authentication (1) + pacts with balances (1) + participants (1) + users (1) + today (1).
 PACT_LIST_QUERIES = 5
-# Authentication (1) + the pact (1) + participants (1) + users (1) + count (1) + page (1).
-DAY_LIST_QUERIES = 6
+# Authentication (1) + the pact (1) + participants (1) + users (1) + count (1) + page (1)
+# + the page's skip requests (1, one prefetch for every day: issue 12).
+DAY_LIST_QUERIES = 7
 LEDGER_QUERIES = 7
 
 

@@ -152,4 +152,7 @@ def test_the_reminder_says_hit_done_before_midnight(clock, midnight_pact, initia
     clock.move_to(utc(2025, 1, 20, 23, 0))
     notify(initiator, "reminder", "r1", day=day_for(midnight_pact, MONDAY))
     message = OutboxMessage.objects.get(user=initiator, kind="reminder")
-    assert "Hit Done before <b>midnight</b>" in render(message).text
+    # The recipient's clock is Telegram's date_time entity (issue 12).
+    assert 'Hit Done before <b><tg-time unix="1737417600">midnight</tg-time></b>' in (
+        render(message).text
+    )

@@ -11,7 +11,7 @@ from ledger.models import LedgerEntry
 from outbox.models import OutboxMessage
 from pacts import sweeps
 from pacts.actions import balance_of, day_for, pact_end
-from pacts.models import PactDay
+from pacts.models import PactDay, SkipRequest
 from pacts.sweeps import materialize_days, process_deadlines
 
 pytestmark = pytest.mark.django_db
@@ -196,7 +196,15 @@ def snapshot():
         for m in OutboxMessage.objects.filter(kind="missed")
     )
     days = sorted(PactDay.objects.values_list("id", "status", "updated_at"))
-    return entries, messages, days
+    # Rule 9: the open skip requests of the missed days lapse, and their initiators hear.
+    lapsed = sorted(
+        SkipRequest.objects.values_list("id", "day_id", "status", "answered_at", "updated_at")
+    )
+    told = sorted(
+        (m.user_id, m.chat_id, m.kind, sorted(m.payload.items()), m.dedupe_key, m.status)
+        for m in OutboxMessage.objects.filter(kind="skip_request_answered")
+    )
+    return entries, messages, days, lapsed, told
 
 
 @pytest.mark.postgres_only
@@ -207,6 +215,8 @@ def test_the_set_based_sql_writes_exactly_what_the_orm_path_writes(clock, initia
     make_active_pact(initiator, gone, title="with a deleted partner")
     gone.deleted_at = at(10)
     gone.save(update_fields=["deleted_at"])
+    for day in PactDay.objects.filter(date=MONDAY, pact__title__in=["P0", "P1"]):
+        day.request_skip(initiator, reason="Sick")
     clock.move_to(at(21, 30))
     with transaction.atomic():
         assert sweeps._miss_due_batch_orm(at(21, 30), 100) == 5
@@ -217,3 +227,5 @@ def test_the_set_based_sql_writes_exactly_what_the_orm_path_writes(clock, initia
         assert sweeps._miss_due_batch_sql(at(21, 30), 100) == 5
     assert snapshot() == by_orm
     assert len(by_orm[1]) == 9
+    assert [row[2] for row in by_orm[3]] == ["LAPSED", "LAPSED"]
+    assert len(by_orm[4]) == 2

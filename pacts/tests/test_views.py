@@ -657,7 +657,8 @@ def test_another_user_in_another_zone_sees_times_in_their_zone(clock, initiator)
     partner = make_user("Kai", tz="America/New_York")
     pact = make_active_pact(initiator, partner)
     body = text(MiniApp(partner).get(f"/pacts/{pact.pk}"))
-    assert "Alex has until 4:00 PM to check in." in body
+    # Their own clock first, then Alex's where it differs (issue 12: both clocks).
+    assert "Alex has until 4:00 PM · 9:00 PM for Alex to check in." in body
 
 
 @pytest.mark.parametrize(

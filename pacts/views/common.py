@@ -3,10 +3,12 @@ phone's zone and the zone picker's order, and an ended pact's send-off."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.http import HttpRequest
 from django.utils.translation import gettext, ngettext
 
-from pacts.models import Pact, PactParticipant, User
+from pacts.models import Pact, PactDay, PactParticipant, User
 from pacts.schedule import canonical_timezones, is_valid_timezone
 
 
@@ -23,6 +25,29 @@ def other_member(pact: Pact, user: User) -> User | None:
         if member.user_id != user.pk:
             return member.user
     return None
+
+
+def skip_context(pact: Pact, day: PactDay | None, user: User, now: datetime) -> dict:
+    """What the skip controls of a day show (rules 8, 9), on the pact and day screens:
+    this month's allowance, Skip (behind a confirm), "Ask Sam to skip" once the free
+    skips are gone, the day's skip request, and the partner's Approve / Decline."""
+    month = day.date if day is not None else pact.local_today(now)
+    allowance = pact.skip_allowance(month)
+    if day is None:
+        return {"allowance": allowance}
+    can_skip = day.can_skip(user, now)
+    can_request = day.can_request_skip(user, now)
+    can_answer = day.can_answer_skip(user, now)
+    return {
+        "allowance": allowance,
+        # While a request waits, the partner's answer is Approve / Decline, not Skip.
+        "can_skip": can_skip and not can_answer,
+        "uses_allowance": can_skip and pact.role_of(user) == PactParticipant.Role.INITIATOR,
+        # With free skips left, Skip is the way; asking is offered once they're gone.
+        "can_ask": can_request and not can_skip,
+        "can_answer": can_answer,
+        "request": day.skip_request,
+    }
 
 
 def offered_zone(request: HttpRequest, user: User) -> str:

@@ -14,7 +14,15 @@ from habitpact.errors import DomainError
 from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
 from pacts.actions import invite_link, pact_create, user_update_settings
-from pacts.forms import CURRENCIES, EMOJIS, STEP_FIELDS, TITLE_MAX, WINDOWS, Draft
+from pacts.forms import (
+    CURRENCIES,
+    EMOJIS,
+    SKIP_CHOICES,
+    STEP_FIELDS,
+    TITLE_MAX,
+    WINDOWS,
+    Draft,
+)
 from pacts.models import User
 from pacts.templatetags.hp import first_weekday, weekday_names
 from pacts.views.common import zone_choices
@@ -37,6 +45,7 @@ def _create_context(draft: Draft, step: int, errors: dict, user: User, today: da
         "title_max": TITLE_MAX,
         "currencies": CURRENCIES,
         "windows": WINDOWS,
+        "skip_choices": SKIP_CHOICES,
         "quick_picks": draft.quick_picks(),
         "summary": draft.summary() if step == 4 else "",
         "summary_lines": draft.summary_lines(user.timezone) if step == 4 else [],
@@ -50,7 +59,7 @@ def _create_context(draft: Draft, step: int, errors: dict, user: User, today: da
 STEP_STATE_FIELDS = {
     1: ("title", "emoji"),
     2: ("deadline", "start", "end"),
-    3: ("currency", "stake", "window"),
+    3: ("currency", "stake", "window", "skips"),
     4: ("partner",),
 }
 

@@ -18,6 +18,7 @@ from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
 from pacts.actions import balance_of, day_for, pact_for, parse_day
 from pacts.models import Pact, PactDay, User
+from pacts.views.common import other_member, skip_context
 from pacts.views.detail import detail_context
 from pacts.views.home import card_for
 
@@ -44,6 +45,8 @@ def _day_context(pact: Pact, day: PactDay, user: User, now: datetime) -> dict:
         "can_approve": day.can_approve(user, now),
         "dispute_open": day.status == PactDay.Status.DONE and day.dispute_window_open(now),
         "checkin_key": uuid.uuid4().hex,
+        "other": other_member(pact, user),
+        "skip": skip_context(pact, day, user, now),
     }
 
 
@@ -65,6 +68,9 @@ SUCCESS = {
     "WITHDRAW": gettext_noop("Dispute withdrawn. The check-in stands."),
     "waive": gettext_noop("Miss waived. Generous! 🤝"),
     "approve": gettext_noop("Looks good! 👍 The check-in stands."),
+    "ask-skip": gettext_noop("Asked! We'll tell you what they say. 🤞"),
+    "approve-skip": gettext_noop("Skip approved. Rest day granted 😌"),
+    "decline-skip": gettext_noop("Declined. The day stands. 💪"),
 }
 
 
@@ -91,6 +97,14 @@ def _perform(action: str, day: PactDay, user: User, request: HttpRequest, now: d
         day.waive(user, now=now)
     elif action == "approve":  # rule 11: "Looks good"
         day.approve(user, now=now)
+    elif action == "ask-skip":
+        # The domain bounds the reason (SKIP_REASON_MAX_LENGTH) with the API's message;
+        # form_text only guards the form's shape.
+        day.request_skip(user, reason=form_text(request.POST, "reason", max_length=10_000), now=now)
+    elif action == "approve-skip":
+        day.approve_skip(user, now=now)
+    elif action == "decline-skip":
+        day.decline_skip(user, now=now)
     else:  # pragma: no cover - the URL pattern lists the actions
         raise DomainError("NOT_FOUND", _("Unknown action."))
     return action

@@ -26,7 +26,7 @@ from pacts.actions import (
 from pacts.breaks import BREAK_MAX_DAYS, open_break
 from pacts.models import Pact, PactDay, User
 from pacts.templatetags.hp import first_weekday, owes_text, weekday_names
-from pacts.views.common import declined_by, journey_text, other_member
+from pacts.views.common import declined_by, journey_text, other_member, skip_context
 
 
 def _week(pact: Pact, now: datetime) -> list[dict]:
@@ -104,6 +104,7 @@ def detail_context(pact: Pact, user: User, now: datetime) -> dict:
         "pending_settlement": pact.settlements.filter(status=Settlement.Status.PENDING).first(),
         "week": _week(pact, now),
         "checkin_key": uuid.uuid4().hex,
+        "skip": skip_context(pact, today, user, now),
         # An ended pact's days still open to dispute or in dispute (rule 13).
         "open_days": still_open if pact.status == Pact.Status.ENDED else [],
     }

@@ -67,7 +67,8 @@ def test_reminder_names_the_deadline_and_stake_with_done_and_open_buttons(pact, 
     result = rendered(initiator, "reminder")
     assert result.text == (
         "🕒 Habit check! Time for <b>Gym 🏋️</b>.\n"
-        "Hit Done before <b>9:00 PM</b> or the Tab Goblin adds <b>£5</b> to your bill. 👺"
+        'Hit Done before <b><tg-time unix="1737406800">9:00 PM</tg-time></b> '
+        "or the Tab Goblin adds <b>£5</b> to your bill. 👺"
     )
     assert buttons(result) == [
         ("Open Pact →", app(f"/pacts/{pact.pk}")),
@@ -79,7 +80,11 @@ def test_reminder_shows_the_deadline_in_the_recipients_time_zone(pact, initiator
     initiator.timezone = "America/New_York"
     initiator.save()
     notify(initiator, "reminder", "r1", day=day_for(pact, MONDAY))
-    assert "before <b>4:00 PM</b>" in rendered(initiator, "reminder").text
+    # Both clocks (issue 12): the recipient's own, then Sam's in London.
+    assert (
+        'before <b><tg-time unix="1737406800">4:00 PM</tg-time> · 9:00 PM for Sam</b>'
+        in rendered(initiator, "reminder").text
+    )
 
 
 def test_reminder_for_a_day_already_checked_in_is_not_sent(pact, initiator):
@@ -107,7 +112,7 @@ def test_partner_hears_of_a_check_in_with_the_note_escaped_and_a_dispute_button(
     assert result.text == (
         "🙌 <b>Alex</b> checked in for <b>Gym 🏋️</b> today.\n"
         'Note: "Leg day &lt;b&gt;"beast"&lt;/b&gt; &amp; more"\n'
-        "Not convinced? You can dispute until <b>9:00 PM</b>."
+        'Not convinced? You can dispute until <b><tg-time unix="1737406800">9:00 PM</tg-time></b>.'
     )
     assert buttons(result) == [
         ("🤨 Dispute", app(f"/pacts/{pact.pk}/days/2025-01-20")),
@@ -173,7 +178,7 @@ def test_dispute_opened_to_initiator_has_the_reason_and_resolve_buttons(
         "🤨 <b>Sam</b> disputed your check-in for <b>Gym 🏋️</b> (Jan 20).\n"
         'Reason: "&lt;sus&gt; &amp; 🤔"\n'
         "Was it legit?\n"
-        "<i>Answer by 10:00 PM, or your check-in stands.</i>"
+        '<i>Answer by <tg-time unix="1737410400">10:00 PM</tg-time>, or your check-in stands.</i>'
     )
     assert buttons(result) == [
         ("View Dispute →", app(f"/pacts/{pact.pk}/days/2025-01-20")),
@@ -188,7 +193,8 @@ def test_dispute_opened_to_partner_says_when_the_window_closes(clock, pact, init
     result = rendered(partner, "dispute_opened_partner")
     assert result.text == (
         "⚖️ You disputed Alex's check-in for <b>Gym 🏋️</b> (Jan 20).\n"
-        "Waiting for their response. The dispute window closes in 11 hours (10:00 PM)."
+        "Waiting for their response. The dispute window closes in 11 hours "
+        '(<tg-time unix="1737410400">10:00 PM</tg-time>).'
     )
 
 

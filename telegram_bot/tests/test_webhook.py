@@ -89,7 +89,8 @@ def test_start_with_an_invite_opens_the_invite_screen(client, fake_api, clock, i
     [call] = sent(fake_api)
     assert call.params["text"] == (
         "📨 <b>Alex</b> invited you to a habit pact: <b>Gym 🏋️</b>\n"
-        "£5 on the tab for every missed day, deadline 9:00 PM (Europe/London).\n\n"
+        "£5 on the tab for every missed day, deadline 9:00 PM (Europe/London), "
+        "2 free skips a month.\n\n"
         "Open the invite to see the details and accept or decline."
     )
     assert keyboard(call) == [
