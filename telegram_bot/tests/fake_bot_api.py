@@ -396,31 +396,6 @@ class FakeBotApi:
                 message["caption"] = params["caption"]
             return message
         if method == "savePreparedInlineMessage":
-            if not str(params.get("user_id", "")).lstrip("-").isdigit():
-                return Fault.bad_request("Bad Request: USER_ID_INVALID")
-            if problem := self._check_result(params.get("result")):
-                return Fault.bad_request(problem)
-            kinds = ("user", "bot", "group", "channel")
-            if not any(str(params.get(f"allow_{k}_chats")).lower() == "true" for k in kinds):
-                return Fault.bad_request("Bad Request: PEER_TYPES_INVALID")
-        if method == "answerInlineQuery":
-            results = params.get("results")
-            if not params.get("inline_query_id") or not isinstance(results, list):
-                return Fault.bad_request("Bad Request: QUERY_ID_INVALID")
-            if len(results) > 50:
-                return Fault.bad_request("Bad Request: RESULTS_TOO_MUCH")
-            ids = [str(r.get("id")) for r in results if isinstance(r, dict)]
-            if len(set(ids)) != len(results):
-                return Fault.bad_request("Bad Request: RESULT_ID_DUPLICATE")
-            for result in results:
-                if problem := self._check_result(result):
-                    return Fault.bad_request(problem)
-        return None
-
-    def _result(self, method: str, params: dict) -> Any:
-        if method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
-            return self._message(params)
-        if method == "savePreparedInlineMessage":
             prepared_id = f"prep{next(self._message_ids)}"
             with self._lock:
                 self.prepared[prepared_id] = params["result"]
