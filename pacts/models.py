@@ -363,19 +363,6 @@ class Pact(models.Model):
         self.__dict__.pop("members", None)
         self.__dict__.pop("_skip_allowances", None)
 
-
-@dataclass(frozen=True)
-class SkipAllowance:
-    """The initiator's free skips in one calendar month (rule 8)."""
-
-    month: date  # the first of the month
-    allowed: int
-    used: int
-
-    @property
-    def left(self) -> int:
-        return max(0, self.allowed - self.used)
-
     def days_horizon(self, now: datetime) -> date:
         """The last date whose day exists once materialised: tomorrow, in the pact's zone."""
         return now.astimezone(self.tz).date() + timedelta(days=1)
@@ -450,6 +437,19 @@ class SkipAllowance:
         )
         self.days_materialized_through = horizon
         return len(created)
+
+
+@dataclass(frozen=True)
+class SkipAllowance:
+    """The initiator's free skips in one calendar month (rule 8)."""
+
+    month: date  # the first of the month
+    allowed: int
+    used: int
+
+    @property
+    def left(self) -> int:
+        return max(0, self.allowed - self.used)
 
 
 def new_invite_code() -> str:
