@@ -275,11 +275,7 @@ def allowance_text(allowance) -> str:
     """This month's allowance (a `SkipAllowance`): "1 of 2 skips left in December"."""
     if allowance.allowed == 0:
         return gettext("No free skips on this pact: ask instead")
-    return ngettext(
-        "%(left)d of %(allowed)d skip left in %(month)s",
-        "%(left)d of %(allowed)d skips left in %(month)s",
-        allowance.allowed,
-    ) % {
+    return gettext("%(left)d of %(allowed)d skips left in %(month)s") % {
         "left": allowance.left,
         "allowed": allowance.allowed,
         "month": format_date(allowance.month, "LLLL", locale=babel_locale()),
