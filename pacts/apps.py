@@ -6,4 +6,6 @@ class PactsConfig(AppConfig):
     verbose_name = "Pacts"
 
     def ready(self) -> None:
-        from . import reach  # noqa: F401  (connects its receiver of initData's write access)
+        # Break lives in its own module (pacts/breaks.py, beside its rules); importing it
+        # registers the model. reach connects its receiver of initData's write access.
+        from . import breaks, reach  # noqa: F401

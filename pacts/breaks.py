@@ -17,13 +17,13 @@ day. Scheduled days inside an APPROVED break are SKIPPED, marked with the break
 (`PactDay.on_break`), with `skipped_by_user` empty: they get no reminder, never reach the
 deadline sweep (it takes PENDING days only) and use no skip allowance (which counts the
 initiator's own skips). Days that already exist are flipped when the break is approved;
-days the materialize job creates later are created SKIPPED (`break_day_dates`). Ending a
+days the materialize job creates later are created SKIPPED (`pact.breaks.day_dates`). Ending a
 break early makes its days after today PENDING again.
 
 "One open or future break per pact" is a partial unique index on the statuses that can
 still be open (PROPOSED, APPROVED). "Future" and "finished" depend on the clock, which an
 index cannot read: an APPROVED break whose last day has passed, and a PROPOSED one whose
-first day arrived, are closed by `settle_breaks`, which the proposing method runs under
+first day arrived, are closed by `pact.breaks.settle`, which the proposing method runs under
 the pact's row lock before it checks, and which the materialize job runs daily per pact.
 
 Every transition locks the pact (`Pact.lock()`, the lock the materialize job and the
@@ -81,6 +81,37 @@ class DaysBetween(Func):
         return sql, [*end_params, *start_params]
 
 
+class BreakQuerySet(models.QuerySet["Break"]):
+    """Set-based break rules, reached from a pact as `pact.breaks.settle(...)` /
+    `pact.breaks.day_dates(...)` (so Pact.materialize_days needs no import of this
+    module)."""
+
+    def settle(self, *, today: date, now: datetime) -> None:
+        """Close what the clock has closed (pact locked by the caller): an approved break
+        whose last day has passed is ENDED, a proposal whose first day arrived unanswered
+        is LAPSED. Keeps "one open or future break" true for the unique index."""
+        self.filter(status=Break.Status.APPROVED, end_date__lt=today).update(
+            status=Break.Status.ENDED, ended_at=now, updated_at=now
+        )
+        self.filter(status=Break.Status.PROPOSED, start_date__lte=today).update(
+            status=Break.Status.LAPSED, updated_at=now
+        )
+
+    def day_dates(self, first: date, last: date) -> dict[date, uuid.UUID]:
+        """{date: break id} for the days in [first, last] inside approved breaks: the
+        materialize job creates those days SKIPPED (one query)."""
+        found: dict[date, uuid.UUID] = {}
+        rows = self.filter(
+            status=Break.Status.APPROVED, start_date__lte=last, end_date__gte=first
+        ).values_list("pk", "start_date", "end_date")
+        for pk, start, end in rows:
+            day = max(start, first)
+            while day <= min(end, last):
+                found[day] = pk
+                day += timedelta(days=1)
+        return found
+
+
 class Break(models.Model):
     class Status(models.TextChoices):
         PROPOSED = "PROPOSED"
@@ -112,6 +143,8 @@ class Break(models.Model):
     )
     created_at = models.DateTimeField(default=dj_timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BreakQuerySet.as_manager()
 
     class Meta:
         db_table = "pact_breaks"
@@ -364,34 +397,6 @@ def _resume_days(brk: Break, first: date, now: datetime) -> int:
     )
 
 
-def settle_breaks(pact: Pact, now: datetime) -> None:
-    """Close what the clock has closed (pact locked by the caller): an approved break
-    whose last day has passed is ENDED, a proposal whose first day arrived unanswered
-    is LAPSED. Keeps "one open or future break" true for the unique index."""
-    today = pact.local_today(now)
-    Break.objects.filter(pact=pact, status=Break.Status.APPROVED, end_date__lt=today).update(
-        status=Break.Status.ENDED, ended_at=now, updated_at=now
-    )
-    Break.objects.filter(pact=pact, status=Break.Status.PROPOSED, start_date__lte=today).update(
-        status=Break.Status.LAPSED, updated_at=now
-    )
-
-
-def break_day_dates(pact: Pact, first: date, last: date) -> dict[date, uuid.UUID]:
-    """{date: break id} for the days in [first, last] inside the pact's approved breaks:
-    the materialize job creates those days SKIPPED (one query)."""
-    found: dict[date, uuid.UUID] = {}
-    rows = Break.objects.filter(
-        pact=pact, status=Break.Status.APPROVED, start_date__lte=last, end_date__gte=first
-    ).values_list("pk", "start_date", "end_date")
-    for pk, start, end in rows:
-        day = max(start, first)
-        while day <= min(end, last):
-            found[day] = pk
-            day += timedelta(days=1)
-    return found
-
-
 def close_breaks(pact: Pact, now: datetime) -> None:
     """The pact is closing (pact locked by the caller, rule 13): proposals lapse, a
     running break ends today, a future one is cancelled, and break days still ahead of
@@ -457,7 +462,7 @@ def break_propose(
     """Propose a break (either participant). Returns (break, created).
 
     1. Lock the pact; the person must be in it and the pact ACTIVE.
-    2. Settle what the clock closed (`settle_breaks`), then refuse a second open or
+    2. Settle what the clock closed (`pact.breaks.settle`), then refuse a second open or
        future break (409 BREAK_ALREADY_PLANNED) and bad dates (422 VALIDATION_ERROR).
        The same proposal again (same person, dates and reason) is a retry: the open
        break it made comes back, created=False, nothing written.
@@ -471,7 +476,7 @@ def break_propose(
         role = pact.require_participant(user)
         if pact.status != Pact.Status.ACTIVE:
             raise DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
-        settle_breaks(pact, now)
+        pact.breaks.settle(today=pact.local_today(now), now=now)
         existing = Break.objects.filter(pact=pact, status__in=Break.OPEN).first()
         if existing is not None:
             if existing.proposed_by_user_id == user.pk and (

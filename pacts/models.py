@@ -409,10 +409,10 @@ class Pact(models.Model):
         )
         # Once a day per pact (the job comes when the horizon moves): close the breaks the
         # clock has closed, so "one open break" stays true (pacts/breaks.py).
-        settle_breaks(self, now)
+        self.breaks.settle(today=self.local_today(now), now=now)
         if first > horizon:
             return 0
-        on_break = break_day_dates(self, first, horizon)
+        on_break = self.breaks.day_dates(first, horizon)
         days = []
         for day in due_dates(self.schedule_days, self.start_date, self.end_date, first, horizon):
             deadline = self.deadline_on(day)
@@ -1520,8 +1520,3 @@ def members_by_pact(pact_ids: Iterable[uuid.UUID], kind: str) -> dict:
 def bot_link(start_param: str) -> str:
     """A t.me link that opens the Mini App at `start_param` (works in groups too)."""
     return f"https://t.me/{settings.TELEGRAM_BOT_USERNAME}?startapp={start_param}"
-
-
-# Breaks are their own concept in their own module; imported here so Django registers
-# the model with the others (and `PactDay.on_break` resolves).
-from .breaks import Break, break_day_dates, settle_breaks  # noqa: E402, F401

@@ -23,13 +23,8 @@ COMPOSITION = {"habitpact.urls", "habitpact.api_urls", "habitpact.metrics"}
 # Modules of habitpact/ that are not yet in the bottom layer (none left).
 NOT_YET_BOTTOM: set[str] = set()
 
-# Cycles tolerated for now; each entry is the set of modules of one cycle.
-ALLOWED_CYCLES: set[frozenset[str]] = {
-    # Break (pacts/breaks.py) is a model of pacts whose rules use Pact and PactDay, and
-    # Pact.materialize_days uses the break rules: one concept over two modules, to be
-    # undone by a pacts/models/ package (Break beside Pact) — issue 13, still open.
-    frozenset({"pacts.models", "pacts.breaks"}),
-}
+# Cycles tolerated for now (none): each entry would be the set of modules of one cycle.
+ALLOWED_CYCLES: set[frozenset[str]] = set()
 
 
 def module_name(path: Path) -> str:

@@ -3,7 +3,7 @@
 - `pact_breaks` with its constraints on both engines: a known status, end >= start, at
   most 30 days (`DaysBetween`: date subtraction on PostgreSQL, julianday() on SQLite),
   and one open break per pact (a partial unique index on PROPOSED/APPROVED; "future"
-  depends on the clock, so `pacts.breaks.settle_breaks` closes finished ones under the
+  depends on the clock, so `BreakQuerySet.settle` closes finished ones under the
   pact's lock). Its `updated_at` is kept by the database, like every table's.
 - `pact_days.on_break` (the break that skipped the day) and `pact_days.approved_at`:
   nullable, so SQLite adds them with ALTER TABLE ADD COLUMN and keeps the table's

@@ -12,7 +12,6 @@ from django.utils import timezone
 from habitpact.miniapp import acting_user
 from habitpact.screens import render_screen, screen
 from pacts.actions import pact_for
-from pacts.breaks import break_day_dates
 from pacts.templatetags.hp import first_weekday, weekday_names
 
 
@@ -44,7 +43,7 @@ def pact_history(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
     following = _add_months(month, 1)
     days = {d.date: d for d in pact.days.filter(date__gte=month, date__lt=following)}
     # Break days the job has not created yet still show as days off (rule 10).
-    planned = break_day_dates(pact, month, following - timedelta(days=1))
+    planned = pact.breaks.day_dates(month, following - timedelta(days=1))
     weeks = [
         [
             {
