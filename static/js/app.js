@@ -330,6 +330,9 @@
     e.stopImmediatePropagation();
     tg.showConfirm(el.getAttribute("data-confirm"), function (ok) {
       if (!ok) return;
+      // data-confirm-submit: a <details> confirm step's summary; send its form as is.
+      var form = el.hasAttribute("data-confirm-submit") && el.parentElement.querySelector("form");
+      if (form) { htmx.trigger(form, "submit"); return; }
       var action = el.getAttribute("data-confirm-post");
       if (action) {
         htmx.ajax("POST", action, { target: el.getAttribute("data-confirm-target") || "#app", swap: "outerHTML" });
