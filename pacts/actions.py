@@ -41,7 +41,7 @@ from .limits import (
     STAKE_MIN,
     TITLE_MAX_LENGTH,
 )
-from .models import Pact, PactDay, PactParticipant, User, bot_link, new_invite_code
+from .models import Pact, PactDay, PactParticipant, SkipRequest, User, bot_link, new_invite_code
 from .schedule import is_valid_timezone
 from .stats import last_miss_date, streak_filter
 
@@ -582,8 +582,7 @@ class PactStats:
     # The initiator's own skips of days in this calendar month (pact zone): what the
     # allowance (rule 8) counts; a partner's skip and a break day are not among them.
     skips_used_this_month: int = 0
-    # Rule 9's requests. HERE the skip-requests table (the "skips" branch) is counted:
-    # add its two Subquery counts to `pact_stats`' one query, as `breaks_taken` is.
+    # Rule 9's requests, by how the partner answered them.
     skip_requests_approved: int = 0
     skip_requests_declined: int = 0
     # Breaks that were agreed and started (APPROVED and under way or over, ENDED).
@@ -626,6 +625,16 @@ def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
         .annotate(n=Count("pk"))
         .values("n")
     )
+
+    def skip_requests(status: str) -> Coalesce:
+        answered = (
+            SkipRequest.objects.filter(day__pact=OuterRef("pk"), status=status)
+            .values("day__pact")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return Coalesce(Subquery(answered), 0)
+
     row = (
         Pact.objects.filter(pk=pact.pk)
         .annotate(last_miss=last_miss_date(OuterRef("pk")))
@@ -641,8 +650,7 @@ def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
                 "days",
                 filter=Q(
                     days__status=S.SKIPPED,
-                    # The initiator made the pact (pact_create): no participant lookup.
-                    days__skipped_by_user=F("created_by_user"),
+                    days__skip_used_allowance=True,  # the initiator's own (rule 8)
                     days__date__gte=month_first,
                     days__date__lte=month_last,
                 ),
@@ -654,6 +662,8 @@ def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
             n_expired=days(days__resolution=R.DONE_STANDS),
             n_approvals=days(days__approved_at__isnull=False),
             n_breaks=Coalesce(Subquery(breaks_taken), 0),
+            n_requests_approved=skip_requests(SkipRequest.Status.APPROVED),
+            n_requests_declined=skip_requests(SkipRequest.Status.DECLINED),
         )
         .values(
             "n_total",
@@ -671,6 +681,8 @@ def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
             "n_expired",
             "n_approvals",
             "n_breaks",
+            "n_requests_approved",
+            "n_requests_declined",
         )
         .get()
     )
@@ -684,6 +696,8 @@ def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
         current_streak=row["n_streak"],
         skips_used_this_month=row["n_skips_month"],
         breaks_taken=row["n_breaks"],
+        skip_requests_approved=row["n_requests_approved"],
+        skip_requests_declined=row["n_requests_declined"],
         disputes_opened=row["n_disputes"],
         disputes_conceded=row["n_conceded"],
         disputes_rejected=row["n_rejected"],

@@ -338,3 +338,20 @@ def test_migration_0013_reverses_and_reapplies_keeping_the_triggers():
     assert {"pacts_updated_at", "pact_days_updated_at"} <= trigger_names()
     call_command("migrate", "pacts", verbosity=0)
     assert trigger_names() >= TRIGGERS
+
+
+@pytest.mark.django_db
+def test_the_fair_play_counts_show_the_answered_skip_requests(clock, pact, initiator, partner):
+    from pacts.actions import pact_stats
+
+    pact.skips_per_month = 0
+    pact.save(update_fields=["skips_per_month"])
+    monday, tuesday = (day_for(pact, date(2025, 1, 20)), day_for(pact, date(2025, 1, 21)))
+    monday.request_skip(initiator, reason="Flu")
+    monday.approve_skip(partner)
+    tuesday.request_skip(initiator)
+    tuesday.decline_skip(partner)
+    stats = pact_stats(pact)
+    assert (stats.skip_requests_approved, stats.skip_requests_declined) == (1, 1)
+    # The partner's approved skip is not one of the initiator's free skips (rule 8).
+    assert stats.skips_used_this_month == 0
