@@ -9,8 +9,7 @@ from decimal import Decimal
 
 from babel.numbers import get_currency_precision
 from django.utils.dateformat import format as date_format
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
 from habitpact.errors import DomainError
 from habitpact.forms import clean_text, minor_units
@@ -101,18 +100,18 @@ class Draft:
             hours, minutes = (int(p) for p in raw["deadline"].split(":")[:2])
             deadline = time(hours, minutes)
         except ValueError:
-            errors["deadline_time"] = _("Pick a time, like 21:00.")
+            errors["deadline_time"] = gettext("Pick a time, like 21:00.")
             deadline = time(21)
         start = end = None
         try:
             start = date.fromisoformat(raw["start"])
         except ValueError:
-            errors["start_date"] = _("Pick a start date.")
+            errors["start_date"] = gettext("Pick a start date.")
         if raw["end"]:
             try:
                 end = date.fromisoformat(raw["end"])
             except ValueError:
-                errors["end_date"] = _("Pick an end date, or leave it empty.")
+                errors["end_date"] = gettext("Pick an end date, or leave it empty.")
         currency = raw["currency"].upper()
         stake = 0
         try:
@@ -152,7 +151,7 @@ class Draft:
         terms, errors = self.parse()
         domain = terms.errors(today=today)
         if "stake_amount" in domain and "stake_amount" not in errors:
-            domain["stake_amount"] = _("Pick an amount from %(min)s to %(max)s.") % {
+            domain["stake_amount"] = gettext("Pick an amount from %(min)s to %(max)s.") % {
                 "min": format_money(1, terms.currency),
                 "max": format_money(10_000, terms.currency),
             }
@@ -165,8 +164,8 @@ class Draft:
         # Times in one style, the |clock filter's ("9:00 PM"; 00:00 is "midnight", rule 12).
         by = clock_text(terms.deadline_time)
         stake = format_money(terms.stake_amount, terms.currency) if terms.stake_amount else "?"
-        return _("%(title)s • %(schedule)s by %(time)s • %(stake)s/miss") % {
-            "title": terms.title or _("Your habit"),
+        return gettext("%(title)s • %(schedule)s by %(time)s • %(stake)s/miss") % {
+            "title": terms.title or gettext("Your habit"),
             "schedule": schedule_text(self.days),
             "time": by,
             "stake": stake,
@@ -177,12 +176,16 @@ class Draft:
         terms, _ = self.parse()
         lines = []
         if terms.start_date != date.min:
-            lines.append(_("Starts %(date)s") % {"date": date_format(terms.start_date, "D j M Y")})
+            lines.append(
+                gettext("Starts %(date)s") % {"date": date_format(terms.start_date, "D j M Y")}
+            )
         if terms.end_date:
-            lines.append(_("Ends %(date)s") % {"date": date_format(terms.end_date, "D j M Y")})
+            lines.append(
+                gettext("Ends %(date)s") % {"date": date_format(terms.end_date, "D j M Y")}
+            )
         else:
-            lines.append(_("No end date"))
-        lines.append(_("Deadlines in %(zone)s") % {"zone": zone})
+            lines.append(gettext("No end date"))
+        lines.append(gettext("Deadlines in %(zone)s") % {"zone": zone})
         hours = terms.dispute_window_hours
         lines.append(
             ngettext(
