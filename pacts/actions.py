@@ -451,10 +451,10 @@ def user_update_settings(
         or not isinstance(reminder_minutes_before, int)
         or not REMINDER_MIN_MINUTES <= reminder_minutes_before <= REMINDER_MAX_MINUTES
     ):
-        errors["reminder_minutes_before"] = (
-            f"Reminders can come {REMINDER_MIN_MINUTES} to {REMINDER_MAX_MINUTES} minutes"
-            " before. To get none, switch reminders off."
-        )
+        errors["reminder_minutes_before"] = _(
+            "Reminders can come %(min)d to %(max)d minutes before. "
+            "To get none, switch reminders off."
+        ) % {"min": REMINDER_MIN_MINUTES, "max": REMINDER_MAX_MINUTES}
     if errors:
         raise DomainError("VALIDATION_ERROR", next(iter(errors.values())), errors)
     changes = {
@@ -716,9 +716,9 @@ def invite_to_share(user: User, pact_id, *, now: datetime | None = None) -> Pact
     """The pact whose invite `user` may send on: its initiator, while it still waits
     for an answer and has not expired (the rule answering and withdrawing share)."""
     pact = pact_for(user, pact_id)
-    refusal = _refusal_invite_closed(pact, _now(now), "This invite has already been answered.")
+    refusal = _refusal_invite_closed(pact, _now(now), _("This invite has already been answered."))
     if refusal is not None:
         raise refusal
     if pact.created_by_user_id != user.pk:
-        raise DomainError("FORBIDDEN_WRONG_ROLE", "Only the person who made the pact invites.")
+        raise DomainError("FORBIDDEN_WRONG_ROLE", _("Only the person who made the pact invites."))
     return pact

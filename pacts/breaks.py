@@ -45,11 +45,14 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F, Func, IntegerField, Q
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone as dj_timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from habitpact.errors import DomainError
 from outbox.models import notify
 
 from .models import Pact, PactDay, PactParticipant, User
+from .templatetags.hp import date_text
 
 log = logging.getLogger(__name__)
 
@@ -208,23 +211,31 @@ class Break(models.Model):
         first day (rule 10). The initiator's break is the only kind that waits."""
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         if role != PactParticipant.Role.PARTNER:
             return DomainError(
-                "FORBIDDEN_WRONG_ROLE", f"Only your partner can {verb} a break you asked for."
+                "FORBIDDEN_WRONG_ROLE",
+                _("Only your partner can approve a break you asked for.")
+                if verb == "approve"
+                else _("Only your partner can decline a break you asked for."),
             )
         if self.pact.status != Pact.Status.ACTIVE:
-            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+            return DomainError("PACT_NOT_ACTIVE", _("This pact isn't active."))
         if self.status != self.Status.PROPOSED:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                f"This break is {self.status.lower()}; there's nothing to {verb}.",
+                (
+                    _("This break is %(status)s; there's nothing to approve.")
+                    if verb == "approve"
+                    else _("This break is %(status)s; there's nothing to decline.")
+                )
+                % {"status": break_status_word(self.status)},
                 {"status": self.status},
             )
         if self.start_date <= self.pact.local_today(now):
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "Too late: this break was meant to have started already.",
+                _("Too late: this break was meant to have started already."),
                 {"start_date": self.start_date.isoformat()},
             )
         return None
@@ -234,23 +245,23 @@ class Break(models.Model):
         a proposal only by whoever proposed it (withdrawing it). The partner answers a
         proposal with approve or decline."""
         if self.pact.role_of(user) is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         if self.status == self.Status.PROPOSED and self.proposed_by_user_id != user.pk:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "This break is waiting for your answer: approve or decline it.",
+                _("This break is waiting for your answer: approve or decline it."),
                 {"status": self.status},
             )
         if self.status not in self.OPEN:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                f"This break is {self.status.lower()} already.",
+                _("This break is %(status)s already.") % {"status": break_status_word(self.status)},
                 {"status": self.status},
             )
         if self.end_date < self.pact.local_today(now):
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "This break is over already.",
+                _("This break is over already."),
                 {"end_date": self.end_date.isoformat()},
             )
         return None
@@ -419,20 +430,37 @@ def close_breaks(pact: Pact, now: datetime) -> None:
 # --- proposing ----------------------------------------------------------------------------
 
 
+def break_status_word(status: str) -> str:
+    """A break's status as a word inside a sentence: "This break is ended already."."""
+    return {
+        "PROPOSED": pgettext("break", "proposed"),
+        "APPROVED": pgettext("break", "approved"),
+        "DECLINED": pgettext("break", "declined"),
+        "ENDED": pgettext("break", "ended"),
+        "CANCELLED": pgettext("break", "cancelled"),
+        "LAPSED": pgettext("break", "lapsed"),
+    }.get(status, status.lower())
+
+
 def break_errors(pact: Pact, start: date, end: date, reason: str, now: datetime) -> dict:
     """Field → message for a proposed break, in the words the form shows (422)."""
     errors: dict[str, str] = {}
     today = pact.local_today(now)
     if start <= today:
-        errors["start_date"] = "A break starts tomorrow at the earliest."
+        errors["start_date"] = _("A break starts tomorrow at the earliest.")
     if end < start:
-        errors["end_date"] = "The break can't end before it starts."
+        errors["end_date"] = _("The break can't end before it starts.")
     elif (end - start).days + 1 > BREAK_MAX_DAYS:
-        errors["end_date"] = f"A break lasts {BREAK_MIN_DAYS} to {BREAK_MAX_DAYS} days."
+        errors["end_date"] = _("A break lasts %(min)d to %(max)d days.") % {
+            "min": BREAK_MIN_DAYS,
+            "max": BREAK_MAX_DAYS,
+        }
     elif pact.end_date is not None and start > pact.end_date:
-        errors["start_date"] = "The pact is over by then."
+        errors["start_date"] = _("The pact is over by then.")
     if len(reason) > BREAK_REASON_MAX_LENGTH:
-        errors["reason"] = f"Keep the reason under {BREAK_REASON_MAX_LENGTH} characters."
+        errors["reason"] = _("Keep the reason under %(count)d characters.") % {
+            "count": BREAK_REASON_MAX_LENGTH
+        }
     return errors
 
 
@@ -475,7 +503,7 @@ def break_propose(
         pact.lock()
         role = pact.require_participant(user)
         if pact.status != Pact.Status.ACTIVE:
-            raise DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+            raise DomainError("PACT_NOT_ACTIVE", _("This pact isn't active."))
         pact.breaks.settle(today=pact.local_today(now), now=now)
         existing = Break.objects.filter(pact=pact, status__in=Break.OPEN).first()
         if existing is not None:
@@ -488,9 +516,11 @@ def break_propose(
                 return existing, False
             raise DomainError(
                 "BREAK_ALREADY_PLANNED",
-                "There's already a break planned "
-                f"({existing.start_date:%b} {existing.start_date.day} – "
-                f"{existing.end_date:%b} {existing.end_date.day}). End it first.",
+                _("There's already a break planned (%(start)s – %(end)s). End it first.")
+                % {
+                    "start": date_text(existing.start_date),
+                    "end": date_text(existing.end_date),
+                },
                 {
                     "break_id": str(existing.pk),
                     "start_date": existing.start_date.isoformat(),
@@ -519,7 +549,7 @@ def break_propose(
         except IntegrityError:
             # Only reachable without the pact lock (a direct write): the index holds.
             raise DomainError(
-                "BREAK_ALREADY_PLANNED", "There's already a break planned. End it first."
+                "BREAK_ALREADY_PLANNED", _("There's already a break planned. End it first.")
             ) from None
         if by_partner:
             _start_break(brk, now)
@@ -539,7 +569,7 @@ def break_for(user: User, break_id: object) -> Break:
             .get(pk=break_id)
         )
     except (Break.DoesNotExist, ValidationError, ValueError, TypeError):
-        raise DomainError("NOT_FOUND", "We couldn't find that break.") from None
+        raise DomainError("NOT_FOUND", _("We couldn't find that break.")) from None
     brk.pact.require_participant(user)
     return brk
 

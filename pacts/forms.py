@@ -8,6 +8,8 @@ from datetime import date, time
 from decimal import Decimal
 
 from babel.numbers import get_currency_precision
+from django.utils.dateformat import format as date_format
+from django.utils.translation import gettext, ngettext
 
 from habitpact.errors import DomainError
 from habitpact.forms import clean_text, minor_units
@@ -98,18 +100,18 @@ class Draft:
             hours, minutes = (int(p) for p in raw["deadline"].split(":")[:2])
             deadline = time(hours, minutes)
         except ValueError:
-            errors["deadline_time"] = "Pick a time, like 21:00."
+            errors["deadline_time"] = gettext("Pick a time, like 21:00.")
             deadline = time(21)
         start = end = None
         try:
             start = date.fromisoformat(raw["start"])
         except ValueError:
-            errors["start_date"] = "Pick a start date."
+            errors["start_date"] = gettext("Pick a start date.")
         if raw["end"]:
             try:
                 end = date.fromisoformat(raw["end"])
             except ValueError:
-                errors["end_date"] = "Pick an end date, or leave it empty."
+                errors["end_date"] = gettext("Pick an end date, or leave it empty.")
         currency = raw["currency"].upper()
         stake = 0
         try:
@@ -149,10 +151,10 @@ class Draft:
         terms, errors = self.parse()
         domain = terms.errors(today=today)
         if "stake_amount" in domain and "stake_amount" not in errors:
-            domain["stake_amount"] = (
-                f"Pick an amount from {format_money(1, terms.currency)} "
-                f"to {format_money(10_000, terms.currency)}."
-            )
+            domain["stake_amount"] = gettext("Pick an amount from %(min)s to %(max)s.") % {
+                "min": format_money(1, terms.currency),
+                "max": format_money(10_000, terms.currency),
+            }
         merged = {**domain, **errors}
         fields = {f for step in steps for f in STEP_FIELDS[step]}
         return {k: v for k, v in merged.items() if k in fields}
@@ -162,7 +164,12 @@ class Draft:
         # Times in one style, the |clock filter's ("9:00 PM"; 00:00 is "midnight", rule 12).
         by = clock_text(terms.deadline_time)
         stake = format_money(terms.stake_amount, terms.currency) if terms.stake_amount else "?"
-        return f"{terms.title or 'Your habit'} • {schedule_text(self.days)} by {by} • {stake}/miss"
+        return gettext("%(title)s • %(schedule)s by %(time)s • %(stake)s/miss") % {
+            "title": terms.title or gettext("Your habit"),
+            "schedule": schedule_text(self.days),
+            "time": by,
+            "stake": stake,
+        }
 
     def summary_lines(self, zone: str) -> list[str]:
         """The terms the one-line summary leaves out: when, where, and the dispute window."""
@@ -170,16 +177,23 @@ class Draft:
         lines = []
         if terms.start_date != date.min:
             lines.append(
-                f"Starts {terms.start_date:%a} {terms.start_date.day} {terms.start_date:%b %Y}"
+                gettext("Starts %(date)s") % {"date": date_format(terms.start_date, "D j M Y")}
             )
         if terms.end_date:
-            lines.append(f"Ends {terms.end_date:%a} {terms.end_date.day} {terms.end_date:%b %Y}")
+            lines.append(
+                gettext("Ends %(date)s") % {"date": date_format(terms.end_date, "D j M Y")}
+            )
         else:
-            lines.append("No end date")
-        lines.append(f"Deadlines in {zone}")
+            lines.append(gettext("No end date"))
+        lines.append(gettext("Deadlines in %(zone)s") % {"zone": zone})
         hours = terms.dispute_window_hours
         lines.append(
-            f"Your partner has {hours} hour{'s' if hours != 1 else ''} to dispute a check-in"
+            ngettext(
+                "Your partner has %(count)d hour to dispute a check-in",
+                "Your partner has %(count)d hours to dispute a check-in",
+                hours,
+            )
+            % {"count": hours}
         )
         lines.append(skips_text(terms.skips_per_month))
         return lines

@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import IntegrityError, models, transaction
@@ -32,9 +33,10 @@ from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone as dj_timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import ngettext, pgettext
 
 from habitpact.errors import DomainError
+from habitpact.i18n import babel_locale
 from ledger.models import LedgerEntry, balance_of
 from outbox.models import Kind, OutboxMessage, notify, outbox_rows, receives_q
 
@@ -802,12 +804,21 @@ class PactDay(models.Model):
         if allowance.left > 0:
             return None
         partner = self.pact.partner
-        ask = f"Ask {partner.display_name if partner else 'your partner'} to skip instead."
-        month = f"{self.date:%B}"
+        name = partner.display_name if partner else _("your partner")
         if allowance.allowed == 0:
-            text = f"This pact has no free skips. {ask}"
+            text = _("This pact has no free skips. Ask %(name)s to skip instead.") % {"name": name}
         else:
-            text = f"You've used all {allowance.allowed} of {month}'s free skips. {ask}"
+            text = ngettext(
+                "You've used all %(allowed)d of %(month)s's free skips. "
+                "Ask %(name)s to skip instead.",
+                "You've used all %(allowed)d of %(month)s's free skips. "
+                "Ask %(name)s to skip instead.",
+                allowance.allowed,
+            ) % {
+                "allowed": allowance.allowed,
+                "month": format_date(self.date, "LLLL", locale=babel_locale()),
+                "name": name,
+            }
         return DomainError(
             "SKIP_ALLOWANCE_USED",
             text,
@@ -830,43 +841,44 @@ class PactDay(models.Model):
     def _refusal_request_skip(self, user: User, reason: str, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         if self.pact.status != Pact.Status.ACTIVE:
-            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+            return DomainError("PACT_NOT_ACTIVE", _("This pact isn't active."))
         if role != PactParticipant.Role.INITIATOR:
             return DomainError(
                 "FORBIDDEN_WRONG_ROLE",
-                "Only the person who made the pact asks to skip. You can just skip the day.",
+                _("Only the person who made the pact asks to skip. You can just skip the day."),
             )
         if len(reason) > SKIP_REASON_MAX_LENGTH:
             return DomainError(
                 "VALIDATION_ERROR",
-                f"Keep the reason under {SKIP_REASON_MAX_LENGTH} characters.",
-                {"reason": f"At most {SKIP_REASON_MAX_LENGTH} characters."},
+                _("Keep the reason under %(count)d characters.")
+                % {"count": SKIP_REASON_MAX_LENGTH},
+                {"reason": _("At most %(count)d characters.") % {"count": SKIP_REASON_MAX_LENGTH}},
             )
         if self.status != self.Status.PENDING:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "Only a day that's still pending can be skipped.",
+                _("Only a day that's still pending can be skipped."),
                 {"status": self.status},
             )
         if now >= self.deadline_at:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "Too late to ask: the deadline has passed.",
+                _("Too late to ask: the deadline has passed."),
                 {"deadline": self.deadline_at.isoformat()},
             )
         current = self.skip_request
         if current is not None and current.status == SkipRequest.Status.OPEN:
             return DomainError(
                 "SKIP_REQUEST_OPEN",
-                "You've already asked to skip this day. Hang tight for the answer.",
+                _("You've already asked to skip this day. Hang tight for the answer."),
                 {"requested_at": current.requested_at.isoformat()},
             )
         if current is not None and current.status == SkipRequest.Status.DECLINED:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "Your partner already said no to skipping this day.",
+                _("Your partner already said no to skipping this day."),
                 {"skip_request": current.status},
             )
         return None
@@ -874,26 +886,29 @@ class PactDay(models.Model):
     def _refusal_answer_skip(self, user: User, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         if role != PactParticipant.Role.PARTNER:
             return DomainError(
-                "FORBIDDEN_WRONG_ROLE", "Only the partner can answer a skip request."
+                "FORBIDDEN_WRONG_ROLE", _("Only the partner can answer a skip request.")
             )
         current = self.skip_request
         if current is None:
-            return DomainError("INVALID_STATE_TRANSITION", "There's no skip request on this day.")
+            return DomainError(
+                "INVALID_STATE_TRANSITION", _("There's no skip request on this day.")
+            )
         if current.status != SkipRequest.Status.OPEN:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                f"That skip request was already {SKIP_REQUEST_WORDS[current.status]}.",
+                _("That skip request was already %(status)s.")
+                % {"status": SKIP_REQUEST_WORDS[current.status]()},
                 {"skip_request": current.status},
             )
         if self.pact.status != Pact.Status.ACTIVE:
-            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+            return DomainError("PACT_NOT_ACTIVE", _("This pact isn't active."))
         if self.status != self.Status.PENDING or now >= self.deadline_at:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "Too late: the request lapsed at the deadline.",
+                _("Too late: the request lapsed at the deadline."),
                 {"deadline": self.deadline_at.isoformat(), "status": self.status},
             )
         return None
@@ -907,9 +922,9 @@ class PactDay(models.Model):
     def _refusal_miss(self, user: User, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _(_("You're not part of this pact.")))
         if self.pact.status != Pact.Status.ACTIVE:
-            return DomainError("PACT_NOT_ACTIVE", _("This pact isn't active."))
+            return DomainError("PACT_NOT_ACTIVE", _(_("This pact isn't active.")))
         if role != PactParticipant.Role.INITIATOR:
             return DomainError(
                 "FORBIDDEN_WRONG_ROLE", _("Only the initiator can own up to a miss.")
@@ -931,10 +946,10 @@ class PactDay(models.Model):
     def _refusal_dispute(self, user: User, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _(_("You're not part of this pact.")))
         # Ending a pact does not cut a running dispute window short (rule 13).
         if self.pact.status not in (Pact.Status.ACTIVE, Pact.Status.ENDED):
-            return DomainError("PACT_NOT_ACTIVE", _("This pact isn't active."))
+            return DomainError("PACT_NOT_ACTIVE", _(_("This pact isn't active.")))
         if role != PactParticipant.Role.PARTNER:
             return DomainError(
                 "FORBIDDEN_WRONG_ROLE", _("Only the partner can dispute a check-in.")
@@ -956,7 +971,7 @@ class PactDay(models.Model):
     def _refusal_resolve(self, user: User, resolution: str, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _(_("You're not part of this pact.")))
         if resolution not in RESOLUTION_ROLE:
             return DomainError(
                 "VALIDATION_ERROR",
@@ -982,7 +997,7 @@ class PactDay(models.Model):
     def _refusal_waive(self, user: User, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _(_("You're not part of this pact.")))
         if role != PactParticipant.Role.PARTNER:
             return DomainError("FORBIDDEN_WRONG_ROLE", _("Only the partner can waive a miss."))
         if self.status != self.Status.MISSED:
@@ -1009,30 +1024,30 @@ class PactDay(models.Model):
         """ "Looks good": the partner, on a DONE day whose dispute window is open."""
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", "You're not part of this pact.")
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         # Like a dispute, a review outlives the pact's end (rule 13).
         if self.pact.status not in (Pact.Status.ACTIVE, Pact.Status.ENDED):
-            return DomainError("PACT_NOT_ACTIVE", "This pact isn't active.")
+            return DomainError("PACT_NOT_ACTIVE", _("This pact isn't active."))
         if role != PactParticipant.Role.PARTNER:
             return DomainError(
-                "FORBIDDEN_WRONG_ROLE", "Only your partner can say your check-in looks good."
+                "FORBIDDEN_WRONG_ROLE", _("Only your partner can say your check-in looks good.")
             )
         if self.status == self.Status.DISPUTED:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "This check-in is in dispute: withdraw the dispute to let it stand.",
+                _("This check-in is in dispute: withdraw the dispute to let it stand."),
                 {"status": self.status},
             )
         if self.status != self.Status.DONE:
             return DomainError(
                 "INVALID_STATE_TRANSITION",
-                "Only a checked-in day can be approved.",
+                _("Only a checked-in day can be approved."),
                 {"status": self.status},
             )
         if not self.dispute_window_open(now):
             return DomainError(
                 "DISPUTE_WINDOW_CLOSED",
-                "The review window for this day has closed: the check-in stands.",
+                _("The review window for this day has closed: the check-in stands."),
                 {"window_end": self.dispute_open_until and self.dispute_open_until.isoformat()},
             )
         return None
@@ -1258,7 +1273,7 @@ class PactDay(models.Model):
                 # Another request for this day won the partial unique index.
                 raise DomainError(
                     "SKIP_REQUEST_OPEN",
-                    "You've already asked to skip this day. Hang tight for the answer.",
+                    _("You've already asked to skip this day. Hang tight for the answer."),
                 ) from None
             partner = self.pact.partner
             if partner is not None:
@@ -1494,10 +1509,12 @@ class SkipRequest(models.Model):
 
 
 SKIP_REQUEST_WORDS = {
-    SkipRequest.Status.OPEN: "asked",
-    SkipRequest.Status.APPROVED: "approved",
-    SkipRequest.Status.DECLINED: "declined",
-    SkipRequest.Status.LAPSED: "lapsed (nobody answered before the deadline)",
+    SkipRequest.Status.OPEN: lambda: pgettext("skip request", "asked"),
+    SkipRequest.Status.APPROVED: lambda: pgettext("skip request", "approved"),
+    SkipRequest.Status.DECLINED: lambda: pgettext("skip request", "declined"),
+    SkipRequest.Status.LAPSED: lambda: pgettext(
+        "skip request", "lapsed (nobody answered before the deadline)"
+    ),
 }
 
 

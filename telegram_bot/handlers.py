@@ -342,12 +342,12 @@ def do_reject(user: User, argument: str) -> str:
 
 def do_approve_skip(user: User, argument: str) -> str:
     _pact_day(user, argument).approve_skip(user)
-    return "Skip approved 👍 — no check-in needed that day."
+    return _("Skip approved 👍 — no check-in needed that day.")
 
 
 def do_decline_skip(user: User, argument: str) -> str:
     _pact_day(user, argument).decline_skip(user)
-    return "Declined 🙅 — the day stands."
+    return _("Declined 🙅 — the day stands.")
 
 
 def do_confirm_settlement(user: User, argument: str) -> str:
@@ -367,19 +367,22 @@ def do_later(user: User, argument: str) -> str:
 
 def do_looks_good(user: User, argument: str) -> str:
     day = _pact_day(user, argument).approve(user)
-    return f"👍 Approved — {day.pact.initiator.display_name}'s check-in stands."
+    return _("👍 Approved — %(name)s's check-in stands.") % {
+        "name": day.pact.initiator.display_name
+    }
 
 
 def do_approve_break(user: User, argument: str) -> str:
     brk = break_for(user, argument).approve(user)
-    return f"Break approved ✅ — no check-ins {msg.short_date(brk.start_date)}–" + (
-        f"{msg.short_date(brk.end_date)}."
-    )
+    return _("Break approved ✅ — no check-ins %(start)s–%(end)s.") % {
+        "start": msg.short_date(brk.start_date),
+        "end": msg.short_date(brk.end_date),
+    }
 
 
 def do_decline_break(user: User, argument: str) -> str:
     break_for(user, argument).decline(user)
-    return "Break declined — the schedule stays as it is."
+    return _("Break declined — the schedule stays as it is.")
 
 
 CALLBACKS: dict[str, Callable[[User, str], str]] = {

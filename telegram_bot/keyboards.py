@@ -88,11 +88,11 @@ def reject_button(pact_id, day: date) -> InlineKeyboardButton:
 
 
 def approve_skip_button(pact_id, day: date) -> InlineKeyboardButton:
-    return action_button("Approve skip 👍", "skip_ok", pact_id, day.isoformat())
+    return action_button(_("Approve skip 👍"), "skip_ok", pact_id, day.isoformat())
 
 
 def decline_skip_button(pact_id, day: date) -> InlineKeyboardButton:
-    return action_button("Decline 🙅", "skip_no", pact_id, day.isoformat())
+    return action_button(_("Decline 🙅"), "skip_no", pact_id, day.isoformat())
 
 
 def confirm_settlement_button(text: str, settlement_id) -> InlineKeyboardButton:
@@ -111,11 +111,11 @@ def looks_good_button(pact_id, day: date) -> InlineKeyboardButton:
 
 
 def approve_break_button(break_id) -> InlineKeyboardButton:
-    return action_button("Approve break ✅", "approve_break", break_id)
+    return action_button(_("Approve break ✅"), "approve_break", break_id)
 
 
 def decline_break_button(break_id) -> InlineKeyboardButton:
-    return action_button("Decline", "decline_break", break_id)
+    return action_button(_("Decline"), "decline_break", break_id)
 
 
 def rows(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup | None:

@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from telegram import InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
@@ -123,8 +124,8 @@ def when(moment: datetime, tz: ZoneInfo, now: datetime) -> str:
     if local_day == today:
         return clock_time(moment, tz)
     if local_day == today + timedelta(days=1):
-        return f"{clock_time(moment, tz)} tomorrow"
-    return f"{clock_time(moment, tz)}, {short_date(local_day)}"
+        return _("%(time)s tomorrow") % {"time": clock_time(moment, tz)}
+    return _("%(time)s, %(date)s") % {"time": clock_time(moment, tz), "date": short_date(local_day)}
 
 
 def deadline(moment: datetime, ctx: Context, pact: Pact) -> str:
@@ -148,8 +149,17 @@ def duration(delta: timedelta) -> str:
     """Whole hours (rounded down, as the spec's "closes in 11 hours"), minutes under one."""
     minutes = max(0, int(delta.total_seconds() // 60))
     if minutes >= 60:
-        return plural(minutes // 60, "hour")
-    return plural(max(minutes, 1), "minute")
+        return hours_text(minutes // 60)
+    count = max(minutes, 1)
+    return ngettext("%(count)d minute", "%(count)d minutes", count) % {"count": count}
+
+
+def hours_text(count: int) -> str:
+    return ngettext("%(count)d hour", "%(count)d hours", count) % {"count": count}
+
+
+def days_text(count: int) -> str:
+    return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}
 
 
 def plural(count: int, word: str) -> str:
@@ -157,7 +167,7 @@ def plural(count: int, word: str) -> str:
 
 
 def name(user: User | None) -> str:
-    return e(user.display_name) if user is not None else "your partner"
+    return e(user.display_name) if user is not None else _("your partner")
 
 
 def tab_line(pact: Pact, balance: int, *, bold: bool = True) -> str:
@@ -268,55 +278,70 @@ def reminder(ctx: Context) -> Rendered:
     if day.status != PactDay.Status.PENDING or day.awaiting_sweep(ctx.now):
         # Past its deadline a reminder would promise a check-in that can't happen.
         raise Skip(f"obsolete: day is {day.status}, deadline {day.deadline_at.isoformat()}")
-    text = (
-        f"🕒 Habit check! Time for <b>{short(pact.title)}</b>.\n"
-        f"Hit Done before <b>{deadline(day.deadline_at, ctx, pact)}</b> or the Tab Goblin "
-        f"adds <b>{money(pact.stake_amount, pact.currency)}</b> to your bill. 👺"
-    )
-    buttons = [kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]
+    text = _(
+        "🕒 Habit check! Time for <b>%(title)s</b>.\n"
+        "Hit Done before <b>%(deadline)s</b> or the Tab Goblin "
+        "adds <b>%(stake)s</b> to your bill. 👺"
+    ) % {
+        "title": short(pact.title),
+        "deadline": deadline(day.deadline_at, ctx, pact),
+        "stake": money(pact.stake_amount, pact.currency),
+    }
+    buttons = [kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}")]
     if day.can_check_in(ctx.recipient, ctx.now):
         buttons.append(kb.checkin_button(pact.pk, day.date))
     return Rendered(text, kb.rows(buttons))
 
 
 def _on_day(pact: Pact, day: PactDay, now: datetime) -> str:
-    return "today" if day.date == pact.local_today(now) else f"on {short_date(day.date)}"
+    if day.date == pact.local_today(now):
+        return _("today")
+    return _("on %(date)s") % {"date": short_date(day.date)}
 
 
 def checkin_confirmed(ctx: Context) -> Rendered:
     pact = ctx.pact()
     day = ctx.day(pact)
-    text = (
-        f"✅ Logged <b>DONE</b> for {short(pact.title)} {_on_day(pact, day, ctx.now)}!\n"
-        f"{name(pact.partner)} can dispute within {plural(pact.dispute_window_hours, 'hour')} "
-        f"(but only if they're feeling spicy 🌶️)."
-    )
-    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+    text = _(
+        "✅ Logged <b>DONE</b> for %(title)s %(when)s!\n"
+        "%(name)s can dispute within %(hours)s "
+        "(but only if they're feeling spicy 🌶️)."
+    ) % {
+        "title": short(pact.title),
+        "when": _on_day(pact, day, ctx.now),
+        "name": name(pact.partner),
+        "hours": hours_text(pact.dispute_window_hours),
+    }
+    return Rendered(text, kb.rows([kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}")]))
 
 
 def checkin_partner(ctx: Context) -> Rendered:
     pact = ctx.pact()
     day = ctx.day(pact)
     lines = [
-        f"🙌 <b>{name(pact.initiator)}</b> checked in for <b>{short(pact.title)}</b> "
-        f"{_on_day(pact, day, ctx.now)}."
+        _("🙌 <b>%(name)s</b> checked in for <b>%(title)s</b> %(when)s.")
+        % {
+            "name": name(pact.initiator),
+            "title": short(pact.title),
+            "when": _on_day(pact, day, ctx.now),
+        }
     ]
     if day.checkin_note:
-        lines.append(f'Note: "{e(day.checkin_note)}"')
+        lines.append(_('Note: "%(note)s"') % {"note": e(day.checkin_note)})
     if day.dispute_window_open(ctx.now):
         lines.append(
-            "Not convinced? You can dispute until "
-            f"<b>{deadline(day.dispute_open_until, ctx, pact)}</b>."
+            _("Not convinced? You can dispute until <b>%(deadline)s</b>.")
+            % {"deadline": deadline(day.dispute_open_until, ctx, pact)}
         )
     # Rule 11: the partner's two answers beside the evidence. Dispute opens the day in
     # the app (a reason is typed there); Looks good acts in place.
     review = []
     if day.can_dispute(ctx.recipient, ctx.now):
-        review.append(kb.app_button("🤨 Dispute", _day_path(pact, day.date)))
+        review.append(kb.app_button(_("🤨 Dispute"), _day_path(pact, day.date)))
     if day.can_approve(ctx.recipient, ctx.now):
         review.append(kb.looks_good_button(pact.pk, day.date))
     if not review:
-        review.append(kb.app_button("View day →", _day_path(pact, day.date)))
+        review.append(kb.app_button(_("View day →"), _day_path(pact, day.date)))
     return Rendered("\n".join(lines), kb.rows(review))
 
 
@@ -325,22 +350,22 @@ def checkin_approved(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     day = _day(ctx.payload, pact)
     by = _user(ctx.payload.get("by_id")) or pact.partner
-    text = (
-        f"✅ <b>{name(by)}</b> approved your check-in for <b>{short(pact.title)}</b> "
-        f"{_on_day(pact, day, ctx.now)}. No disputes now — it stands. 🙌"
-    )
-    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+    text = _(
+        "✅ <b>%(name)s</b> approved your check-in for <b>%(title)s</b> "
+        "%(when)s. No disputes now — it stands. 🙌"
+    ) % {"name": name(by), "title": short(pact.title), "when": _on_day(pact, day, ctx.now)}
+    return Rendered(text, kb.rows([kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}")]))
 
 
 def day_skipped(ctx: Context) -> Rendered:
     pact = ctx.pact()
     day = ctx.day(pact)
     by = ctx.user("by_id")
-    text = (
-        f"⏭️ <b>{name(by)}</b> skipped <b>{short(pact.title)}</b> for {short_date(day.date)}.\n"
+    text = _(
+        "⏭️ <b>%(name)s</b> skipped <b>%(title)s</b> for %(date)s.\n"
         "No check-in needed that day, and nothing goes on the tab."
-    )
-    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+    ) % {"name": name(by), "title": short(pact.title), "date": short_date(day.date)}
+    return Rendered(text, kb.rows([kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}")]))
 
 
 # --- skip requests (rule 9) ---------------------------------------------------------------
@@ -361,13 +386,21 @@ def skip_requested(ctx: Context) -> Rendered:
     request = _skip_request(ctx.payload, day)
     if request.status != SkipRequest.Status.OPEN:
         raise Skip(f"obsolete: skip request is {request.status}")
-    asker = name(pact.initiator)
-    reason = f": {e(request.reason)}" if request.reason else "."
+    facts = {
+        "name": name(pact.initiator),
+        "title": short(pact.title),
+        "when": _on_day(pact, day, ctx.now),
+        "reason": e(request.reason),
+    }
     lines = [
-        f"🙏 <b>{asker}</b> asks to skip <b>{short(pact.title)}</b> "
-        f"{_on_day(pact, day, ctx.now)}{reason}",
-        f"Answer before <b>{deadline(day.deadline_at, ctx, pact)}</b> — after that the day "
-        "is decided as usual.",
+        (
+            _("🙏 <b>%(name)s</b> asks to skip <b>%(title)s</b> %(when)s: %(reason)s")
+            if request.reason
+            else _("🙏 <b>%(name)s</b> asks to skip <b>%(title)s</b> %(when)s.")
+        )
+        % facts,
+        _("Answer before <b>%(deadline)s</b> — after that the day is decided as usual.")
+        % {"deadline": deadline(day.deadline_at, ctx, pact)},
     ]
     actions = []
     if day.can_answer_skip(ctx.recipient, ctx.now):
@@ -375,7 +408,7 @@ def skip_requested(ctx: Context) -> Rendered:
             kb.approve_skip_button(pact.pk, day.date),
             kb.decline_skip_button(pact.pk, day.date),
         ]
-    buttons = [kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]
+    buttons = [kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}")]
     return Rendered("\n".join(lines), kb.rows(actions, buttons))
 
 
@@ -387,34 +420,41 @@ def skip_request_answered(ctx: Context) -> Rendered:
     partner = name(pact.partner)
     on = _on_day(pact, day, ctx.now)
     title = short(pact.title)
-    buttons = [kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]
+    buttons = [kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}")]
+    facts = {"name": partner, "title": title, "when": on}
     if outcome == SkipRequest.Status.APPROVED:
         text = (
-            f"👍 <b>{partner}</b> approved your skip for <b>{title}</b> {on}.\n"
-            "No check-in needed, and nothing goes on the tab. Rest up! 😌"
+            _(
+                "👍 <b>%(name)s</b> approved your skip for <b>%(title)s</b> %(when)s.\n"
+                "No check-in needed, and nothing goes on the tab. Rest up! 😌"
+            )
+            % facts
         )
         return Rendered(text, kb.rows(buttons))
     if outcome == SkipRequest.Status.DECLINED:
-        lines = [f"🙅 <b>{partner}</b> said no to skipping <b>{title}</b> {on}."]
+        lines = [_("🙅 <b>%(name)s</b> said no to skipping <b>%(title)s</b> %(when)s.") % facts]
         if day.status == PactDay.Status.PENDING and not day.awaiting_sweep(ctx.now):
             lines.append(
-                f"Check in before <b>{deadline(day.deadline_at, ctx, pact)}</b> or "
-                f"<b>{money(pact.stake_amount, pact.currency)}</b> goes on the tab. 💪"
+                _("Check in before <b>%(deadline)s</b> or <b>%(stake)s</b> goes on the tab. 💪")
+                % {
+                    "deadline": deadline(day.deadline_at, ctx, pact),
+                    "stake": money(pact.stake_amount, pact.currency),
+                }
             )
             if day.can_check_in(ctx.recipient, ctx.now):
                 buttons.append(kb.checkin_button(pact.pk, day.date))
         return Rendered("\n".join(lines), kb.rows(buttons))
     if outcome == SkipRequest.Status.LAPSED:
         result = {
-            PactDay.Status.MISSED: "missed, and the stake went on the tab",
-            PactDay.Status.DONE: "done",
-            PactDay.Status.SKIPPED: "skipped",
+            PactDay.Status.MISSED: _("missed, and the stake went on the tab"),
+            PactDay.Status.DONE: _("done"),
+            PactDay.Status.SKIPPED: _("skipped"),
         }.get(day.status, day.status.lower())
-        text = (
-            f"⌛ <b>{partner}</b> didn't answer your skip request for <b>{title}</b> "
-            f"({short_date(day.date)}) before the deadline.\n"
-            f"The day was decided as usual: {result}."
-        )
+        text = _(
+            "⌛ <b>%(name)s</b> didn't answer your skip request for <b>%(title)s</b> "
+            "(%(date)s) before the deadline.\n"
+            "The day was decided as usual: %(result)s."
+        ) % {"name": partner, "title": title, "date": short_date(day.date), "result": result}
         return Rendered(text, kb.rows(buttons))
     raise Skip(f"bad payload: outcome {outcome!r}")
 
@@ -432,7 +472,11 @@ def _break(payload: dict, pact: Pact) -> Break:
 
 def _span(brk: Break) -> str:
     """ "Dec 10 – Dec 14 (5 days)"."""
-    return f"{short_date(brk.start_date)} – {short_date(brk.end_date)} ({plural(brk.days, 'day')})"
+    return _("%(start)s – %(end)s (%(days)s)") % {
+        "start": short_date(brk.start_date),
+        "end": short_date(brk.end_date),
+        "days": days_text(brk.days),
+    }
 
 
 def break_proposed(ctx: Context) -> Rendered:
@@ -442,18 +486,18 @@ def break_proposed(ctx: Context) -> Rendered:
     if brk.status != brk.Status.PROPOSED:
         raise Skip(f"obsolete: break is {brk.status}")
     lines = [
-        f"🏖️ <b>{name(brk.proposed_by_user)}</b> asks for a break from "
-        f"<b>{short(pact.title)}</b>: {_span(brk)}."
+        _("🏖️ <b>%(name)s</b> asks for a break from <b>%(title)s</b>: %(span)s.")
+        % {"name": name(brk.proposed_by_user), "title": short(pact.title), "span": _span(brk)}
     ]
     if brk.reason:
-        lines.append(f'Reason: "{e(brk.reason)}"')
-    lines.append("No check-ins and nothing on the tab those days — if you agree.")
+        lines.append(_('Reason: "%(reason)s"') % {"reason": e(brk.reason)})
+    lines.append(_("No check-ins and nothing on the tab those days — if you agree."))
     actions = []
     if brk.can_approve(ctx.recipient, ctx.now):
         actions.append(kb.approve_break_button(brk.pk))
     if brk.can_decline(ctx.recipient, ctx.now):
         actions.append(kb.decline_break_button(brk.pk))
-    open_pact = [kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]
+    open_pact = [kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}")]
     return Rendered("\n".join(lines), kb.rows(actions, open_pact))
 
 
@@ -462,34 +506,39 @@ def break_started(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     brk = _break(ctx.payload, pact)
     by = _user(ctx.payload.get("by_id")) or pact.partner
-    text = (
-        f"🏖️ <b>{name(by)}</b> put <b>{short(pact.title)}</b> on a break: {_span(brk)}.\n"
+    text = _(
+        "🏖️ <b>%(name)s</b> put <b>%(title)s</b> on a break: %(span)s.\n"
         "No check-ins needed those days, and nothing goes on the tab. Enjoy!"
-    )
-    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+    ) % {"name": name(by), "title": short(pact.title), "span": _span(brk)}
+    return Rendered(text, kb.rows([kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}")]))
 
 
 def break_approved(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     brk = _break(ctx.payload, pact)
     by = _user(ctx.payload.get("by_id")) or pact.partner
-    text = (
-        f"✅ <b>{name(by)}</b> approved your break from <b>{short(pact.title)}</b>: "
-        f"{_span(brk)}.\nNo check-ins those days. Rest up! 🏖️"
-    )
-    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+    text = _(
+        "✅ <b>%(name)s</b> approved your break from <b>%(title)s</b>: "
+        "%(span)s.\nNo check-ins those days. Rest up! 🏖️"
+    ) % {"name": name(by), "title": short(pact.title), "span": _span(brk)}
+    return Rendered(text, kb.rows([kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}")]))
 
 
 def break_declined(ctx: Context) -> Rendered:
     pact = _pact(ctx.payload)
     brk = _break(ctx.payload, pact)
     by = _user(ctx.payload.get("by_id")) or pact.partner
-    text = (
-        f"🙅 <b>{name(by)}</b> declined your break from <b>{short(pact.title)}</b> "
-        f"({short_date(brk.start_date)} – {short_date(brk.end_date)}).\n"
+    text = _(
+        "🙅 <b>%(name)s</b> declined your break from <b>%(title)s</b> "
+        "(%(start)s – %(end)s).\n"
         "The schedule stays as it is."
-    )
-    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+    ) % {
+        "name": name(by),
+        "title": short(pact.title),
+        "start": short_date(brk.start_date),
+        "end": short_date(brk.end_date),
+    }
+    return Rendered(text, kb.rows([kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}")]))
 
 
 def break_ended(ctx: Context) -> Rendered:
@@ -497,14 +546,21 @@ def break_ended(ctx: Context) -> Rendered:
     brk = _break(ctx.payload, pact)
     by = _user(ctx.payload.get("by_id"))
     if brk.status == brk.Status.CANCELLED:
-        headline = (
-            f"↩️ <b>{name(by)}</b> called off the break from <b>{short(pact.title)}</b> "
-            f"({short_date(brk.start_date)} – {short_date(brk.end_date)})."
-        )
+        headline = _(
+            "↩️ <b>%(name)s</b> called off the break from <b>%(title)s</b> (%(start)s – %(end)s)."
+        ) % {
+            "name": name(by),
+            "title": short(pact.title),
+            "start": short_date(brk.start_date),
+            "end": short_date(brk.end_date),
+        }
     else:
-        headline = f"▶️ <b>{name(by)}</b> ended the break from <b>{short(pact.title)}</b> early."
-    text = f"{headline}\nCheck-ins are back on schedule."
-    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+        headline = _("▶️ <b>%(name)s</b> ended the break from <b>%(title)s</b> early.") % {
+            "name": name(by),
+            "title": short(pact.title),
+        }
+    text = headline + "\n" + _("Check-ins are back on schedule.")
+    return Rendered(text, kb.rows([kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}")]))
 
 
 def missed(ctx: Context) -> Rendered:
@@ -513,16 +569,22 @@ def missed(ctx: Context) -> Rendered:
     amount = ctx.payload.get("amount", pact.stake_amount)
     if day.miss_cause == "OWNED_UP":
         # Marked missed by hand, before the deadline: no deadline passed.
-        who = "You" if ctx.recipient.pk == pact.initiator.pk else name(pact.initiator)
-        headline = f"🙋 {who} owned up: no <b>{short(pact.title)}</b> on {short_date(day.date)}."
+        facts = {"title": short(pact.title), "date": short_date(day.date)}
+        if ctx.recipient.pk == pact.initiator.pk:
+            headline = _("🙋 You owned up: no <b>%(title)s</b> on %(date)s.") % facts
+        else:
+            headline = _("🙋 %(name)s owned up: no <b>%(title)s</b> on %(date)s.") % {
+                **facts,
+                "name": name(pact.initiator),
+            }
     else:
-        headline = f"😬 Deadline passed for <b>{short(pact.title)}</b>!"
-    text = (
-        f"{headline}\n"
-        f"<b>+{money(amount, pact.currency)}</b> added to the tab.\n"
-        f"Running total: {tab_line(pact, balance_of(pact))}."
-    )
-    button = kb.app_button("View Details →", _day_path(pact, day.date))
+        headline = _("😬 Deadline passed for <b>%(title)s</b>!") % {"title": short(pact.title)}
+    text = _("%(headline)s\n<b>+%(amount)s</b> added to the tab.\nRunning total: %(tab)s.") % {
+        "headline": headline,
+        "amount": money(amount, pact.currency),
+        "tab": tab_line(pact, balance_of(pact)),
+    }
+    button = kb.app_button(_("View Details →"), _day_path(pact, day.date))
     return Rendered(text, kb.rows([button]))
 
 
@@ -530,18 +592,22 @@ def dispute_opened_initiator(ctx: Context) -> Rendered:
     pact = ctx.pact()
     day = ctx.day(pact)
     lines = [
-        f"🤨 <b>{name(day.disputed_by_user or pact.partner)}</b> disputed your check-in for "
-        f"<b>{short(pact.title)}</b> ({short_date(day.date)})."
+        _("🤨 <b>%(name)s</b> disputed your check-in for <b>%(title)s</b> (%(date)s).")
+        % {
+            "name": name(day.disputed_by_user or pact.partner),
+            "title": short(pact.title),
+            "date": short_date(day.date),
+        }
     ]
     if day.dispute_reason:
-        lines.append(f'Reason: "{e(day.dispute_reason)}"')
-    lines.append("Was it legit?")
+        lines.append(_('Reason: "%(reason)s"') % {"reason": e(day.dispute_reason)})
+    lines.append(_("Was it legit?"))
     if day.status == PactDay.Status.DISPUTED and day.dispute_resolve_until:
         lines.append(
-            f"<i>Answer by {deadline(day.dispute_resolve_until, ctx, pact)}, "
-            "or your check-in stands.</i>"
+            _("<i>Answer by %(deadline)s, or your check-in stands.</i>")
+            % {"deadline": deadline(day.dispute_resolve_until, ctx, pact)}
         )
-    buttons = [kb.app_button("View Dispute →", _day_path(pact, day.date))]
+    buttons = [kb.app_button(_("View Dispute →"), _day_path(pact, day.date))]
     actions = []
     if day.can_resolve(ctx.recipient, "CONCEDE", ctx.now):
         actions.append(kb.concede_button(pact.pk, day.date))
@@ -554,16 +620,21 @@ def dispute_opened_partner(ctx: Context) -> Rendered:
     pact = ctx.pact()
     day = ctx.day(pact)
     lines = [
-        f"⚖️ You disputed {name(pact.initiator)}'s check-in for <b>{short(pact.title)}</b> "
-        f"({short_date(day.date)})."
+        _("⚖️ You disputed %(name)s's check-in for <b>%(title)s</b> (%(date)s).")
+        % {"name": name(pact.initiator), "title": short(pact.title), "date": short_date(day.date)}
     ]
     if day.status == PactDay.Status.DISPUTED and day.dispute_resolve_until:
         lines.append(
-            "Waiting for their response. The dispute window closes in "
-            f"{duration(day.dispute_resolve_until - ctx.now)} "
-            f"({deadline(day.dispute_resolve_until, ctx, pact)})."
+            _(
+                "Waiting for their response. The dispute window closes in "
+                "%(duration)s (%(deadline)s)."
+            )
+            % {
+                "duration": duration(day.dispute_resolve_until - ctx.now),
+                "deadline": deadline(day.dispute_resolve_until, ctx, pact),
+            }
         )
-    button = kb.app_button("View Dispute →", _day_path(pact, day.date))
+    button = kb.app_button(_("View Dispute →"), _day_path(pact, day.date))
     return Rendered("\n".join(lines), kb.rows([button]))
 
 
@@ -573,29 +644,37 @@ def dispute_resolved(ctx: Context) -> Rendered:
     by = ctx.user("by_id") or day.resolution_by_user
     # The outcome as it was (the day may be disputed again by the time this is sent).
     resolution = ctx.payload.get("resolution") or day.resolution
-    lines = [f"✅ Dispute resolved for <b>{short(pact.title)}</b> ({short_date(day.date)})."]
+    lines = [
+        _("✅ Dispute resolved for <b>%(title)s</b> (%(date)s).")
+        % {"title": short(pact.title), "date": short_date(day.date)}
+    ]
     if resolution == PactDay.Resolution.CONCEDED:
         forfeit = LedgerEntry.objects.filter(pact_day=day, type=LedgerEntry.Type.FORFEIT).first()
         amount = forfeit.amount if forfeit else pact.stake_amount
         lines += [
-            f"Result: {name(by)} conceded — day marked as <b>MISSED</b>.",
-            f"<b>+{money(amount, pact.currency)}</b> added to the tab.",
+            _("Result: %(name)s conceded — day marked as <b>MISSED</b>.") % {"name": name(by)},
+            _("<b>+%(amount)s</b> added to the tab.") % {"amount": money(amount, pact.currency)},
         ]
     elif resolution == PactDay.Resolution.WITHDRAWN:
-        lines.append(f"Result: {name(by)} withdrew the dispute — check-in stands as <b>DONE</b>.")
+        lines.append(
+            _("Result: %(name)s withdrew the dispute — check-in stands as <b>DONE</b>.")
+            % {"name": name(by)}
+        )
     else:
-        lines.append(f"Result: {name(by)} stood by it — check-in stands as <b>DONE</b>.")
-    button = kb.app_button("View Details →", _day_path(pact, day.date))
+        lines.append(
+            _("Result: %(name)s stood by it — check-in stands as <b>DONE</b>.") % {"name": name(by)}
+        )
+    button = kb.app_button(_("View Details →"), _day_path(pact, day.date))
     return Rendered("\n".join(lines), kb.rows([button]))
 
 
 def dispute_expired(ctx: Context) -> Rendered:
     pact = ctx.pact()
     day = ctx.day(pact)
-    text = (
-        f"⏰ Dispute window closed for <b>{short(pact.title)}</b> ({short_date(day.date)}).\n"
+    text = _(
+        "⏰ Dispute window closed for <b>%(title)s</b> (%(date)s).\n"
         "No resolution submitted — check-in stands as <b>DONE</b>."
-    )
+    ) % {"title": short(pact.title), "date": short_date(day.date)}
     return Rendered(text)
 
 
@@ -605,43 +684,55 @@ def day_waived(ctx: Context) -> Rendered:
     by = ctx.user("by_id") or pact.partner
     waiver = LedgerEntry.objects.filter(pact_day=day, type=LedgerEntry.Type.WAIVER).first()
     amount = abs(waiver.amount) if waiver else pact.stake_amount
-    text = (
-        f"🕊️ <b>{name(by)}</b> waived your miss on <b>{short(pact.title)}</b> "
-        f"({short_date(day.date)}).\n"
-        f"<b>−{money(amount, pact.currency)}</b> off the tab.\n"
-        f"Running total: {tab_line(pact, balance_of(pact))}."
-    )
-    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+    text = _(
+        "🕊️ <b>%(name)s</b> waived your miss on <b>%(title)s</b> (%(date)s).\n"
+        "<b>−%(amount)s</b> off the tab.\n"
+        "Running total: %(tab)s."
+    ) % {
+        "name": name(by),
+        "title": short(pact.title),
+        "date": short_date(day.date),
+        "amount": money(amount, pact.currency),
+        "tab": tab_line(pact, balance_of(pact)),
+    }
+    return Rendered(text, kb.rows([kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}")]))
 
 
 def pact_accepted(ctx: Context) -> Rendered:
     pact = ctx.pact()
     by = ctx.user("by_id") or pact.partner
-    text = (
-        f"🤝 <b>{name(by)}</b> accepted your pact <b>{short(pact.title)}</b>!\n"
-        f"It's on: {money(pact.stake_amount, pact.currency)} on the tab for every missed day. "
-        "Good luck! 💪"
-    )
-    return Rendered(text, kb.rows([kb.app_button("Open Pact →", f"/pacts/{pact.pk}")]))
+    text = _(
+        "🤝 <b>%(name)s</b> accepted your pact <b>%(title)s</b>!\n"
+        "It's on: %(stake)s on the tab for every missed day. Good luck! 💪"
+    ) % {
+        "name": name(by),
+        "title": short(pact.title),
+        "stake": money(pact.stake_amount, pact.currency),
+    }
+    return Rendered(text, kb.rows([kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}")]))
 
 
 def pact_declined(ctx: Context) -> Rendered:
     pact = ctx.pact()
     by = ctx.user("by_id")
-    text = (
-        f"🙅 <b>{name(by)}</b> declined your pact <b>{short(pact.title)}</b>.\n"
+    text = _(
+        "🙅 <b>%(name)s</b> declined your pact <b>%(title)s</b>.\n"
         "No hard feelings — try another habit or another friend."
-    )
-    return Rendered(text, kb.rows([kb.app_button("Start New Pact →", "/pacts/new")]))
+    ) % {"name": name(by), "title": short(pact.title)}
+    return Rendered(text, kb.rows([kb.app_button(_("Start New Pact →"), "/pacts/new")]))
 
 
 def _still_open(day: PactDay, tz: ZoneInfo, now: datetime) -> str:
     """ "Jan 20 can be disputed until 9:00 PM" / "Jan 21 is in dispute until 8:00 PM"."""
     if day.status == PactDay.Status.DISPUTED:
-        state, closes = "is in dispute", day.dispute_resolve_until
-    else:
-        state, closes = "can be disputed", day.dispute_open_until
-    return f"{short_date(day.date)} {state} until {when(closes, tz, now)}"
+        return _("%(date)s is in dispute until %(when)s") % {
+            "date": short_date(day.date),
+            "when": when(day.dispute_resolve_until, tz, now),
+        }
+    return _("%(date)s can be disputed until %(when)s") % {
+        "date": short_date(day.date),
+        "when": when(day.dispute_open_until, tz, now),
+    }
 
 
 def pact_ended(ctx: Context) -> Rendered:
@@ -654,57 +745,56 @@ def pact_ended(ctx: Context) -> Rendered:
     still_open = open_days(pact, now=ctx.now)
     balance = tab_line(pact, balance_of(pact), bold=False)
     lines = [
-        f"🏁 <b>{short(pact.title)}</b> has ended!",
-        "Final stats:",
-        f"• Duration: {plural(days, 'day')}",
-        f"• Completed: {plural(stats.done_days, 'day')}",
-        f"• Missed: {plural(stats.missed_days, 'day')}",
+        _("🏁 <b>%(title)s</b> has ended!") % {"title": short(pact.title)},
+        _("Final stats:"),
+        _("• Duration: %(days)s") % {"days": days_text(days)},
+        _("• Completed: %(days)s") % {"days": days_text(stats.done_days)},
+        _("• Missed: %(days)s") % {"days": days_text(stats.missed_days)},
     ]
     if still_open:
         lines += [
-            f"• Balance so far: {balance}",
-            "⏳ Not quite final: "
-            + "; ".join(_still_open(day, ctx.tz, ctx.now) for day in still_open)
-            + ". The tab follows whatever happens there.",
+            _("• Balance so far: %(tab)s") % {"tab": balance},
+            _("⏳ Not quite final: %(days)s. The tab follows whatever happens there.")
+            % {"days": "; ".join(_still_open(day, ctx.tz, ctx.now) for day in still_open)},
         ]
     else:
-        lines.append(f"• Final balance: {balance}")
-    lines.append("Thanks for playing!")
-    buttons = [kb.app_button("Start New Pact →", "/pacts/new")]
+        lines.append(_("• Final balance: %(tab)s") % {"tab": balance})
+    lines.append(_("Thanks for playing!"))
+    buttons = [kb.app_button(_("Start New Pact →"), "/pacts/new")]
     if still_open:
-        buttons.insert(0, kb.app_button("Open Pact →", f"/pacts/{pact.pk}"))
+        buttons.insert(0, kb.app_button(_("Open Pact →"), f"/pacts/{pact.pk}"))
     return Rendered("\n".join(lines), kb.rows(buttons))
 
 
 def invite_expired(ctx: Context) -> Rendered:
     pact = ctx.pact()
-    text = (
-        f"⌛ Your invite for <b>{short(pact.title)}</b> expired — "
+    text = _(
+        "⌛ Your invite for <b>%(title)s</b> expired — "
         "nobody accepted it within 7 days.\n"
         "Want to try again?"
-    )
-    return Rendered(text, kb.rows([kb.app_button("Start New Pact →", "/pacts/new")]))
+    ) % {"title": short(pact.title)}
+    return Rendered(text, kb.rows([kb.app_button(_("Start New Pact →"), "/pacts/new")]))
 
 
 def pact_cancelled(ctx: Context) -> Rendered:
     """To the initiator who withdrew their invite (rule 15)."""
     pact = ctx.pact()
-    text = (
-        f"🗑️ You withdrew your invite for <b>{e(pact.title)}</b>.\n"
+    text = _(
+        "🗑️ You withdrew your invite for <b>%(title)s</b>.\n"
         "The link won't work any more. Ready for another go?"
-    )
-    return Rendered(text, kb.rows([kb.app_button("Start New Pact →", "/pacts/new")]))
+    ) % {"title": e(pact.title)}
+    return Rendered(text, kb.rows([kb.app_button(_("Start New Pact →"), "/pacts/new")]))
 
 
 def invite_cancelled(ctx: Context) -> Rendered:
     """To the person the initiator named as partner, when they use HabitPact."""
     pact = ctx.pact()
     by = ctx.user("by_id") or pact.created_by_user
-    text = (
-        f"🗑️ <b>{name(by)}</b> withdrew their invite to <b>{e(pact.title)}</b>.\n"
+    text = _(
+        "🗑️ <b>%(name)s</b> withdrew their invite to <b>%(title)s</b>.\n"
         "Nothing to answer — the link is closed."
-    )
-    return Rendered(text, kb.rows([kb.app_button("Open HabitPact →", "/")]))
+    ) % {"name": name(by), "title": e(pact.title)}
+    return Rendered(text, kb.rows([kb.app_button(_("Open HabitPact →"), "/")]))
 
 
 def _settlement(payload: dict) -> Settlement:
@@ -723,28 +813,32 @@ def settlement_proposed(ctx: Context) -> Rendered:
     pact = ctx.pact()
     by = ctx.user("by_id") or settlement.proposed_by_user
     amount = ctx.payload.get("amount", settlement.amount)
-    text = (
-        f"💸 <b>{name(by)}</b> wants to settle up!\n"
-        f"Amount: <b>{money(amount, pact.currency)}</b>\n"
+    text = _(
+        "💸 <b>%(name)s</b> wants to settle up!\n"
+        "Amount: <b>%(amount)s</b>\n"
         "(Settle however you like — bank transfer, cash, or interpretive dance)"
-    )
+    ) % {"name": name(by), "amount": money(amount, pact.currency)}
     # The partner is the one being paid; the initiator confirms they have paid.
     receives = pact.role_of(ctx.recipient) == PactParticipant.Role.PARTNER
-    label = "Confirm Payment Received ✅" if receives else "Confirm I've Paid ✅"
+    label = _("Confirm Payment Received ✅") if receives else _("Confirm I've Paid ✅")
     buttons = [kb.confirm_settlement_button(label, settlement.pk), kb.later_button(settlement.pk)]
-    return Rendered(text, kb.rows(buttons, [kb.app_button("View Tab →", f"/pacts/{pact.pk}")]))
+    return Rendered(text, kb.rows(buttons, [kb.app_button(_("View Tab →"), f"/pacts/{pact.pk}")]))
 
 
 def settlement_confirmed(ctx: Context) -> Rendered:
     pact = ctx.pact()
     amount = ctx.payload.get("amount", 0)
     balance = ctx.payload.get("balance", balance_of(pact))
-    text = (
+    text = _(
         "🎉 Settlement complete!\n"
-        f"<b>{money(amount, pact.currency)}</b> marked as settled between "
-        f"{name(pact.initiator)} and {name(pact.partner)}.\n"
-        f"New balance: <b>{money(balance, pact.currency)}</b>"
-    )
+        "<b>%(amount)s</b> marked as settled between %(initiator)s and %(partner)s.\n"
+        "New balance: <b>%(balance)s</b>"
+    ) % {
+        "amount": money(amount, pact.currency),
+        "initiator": name(pact.initiator),
+        "partner": name(pact.partner),
+        "balance": money(balance, pact.currency),
+    }
     return Rendered(text)
 
 
@@ -758,7 +852,10 @@ def weekly_summary(ctx: Context) -> Rendered:
     step, and if even the shortest don't fit, the last pacts give way to "…and N more"."""
     payload = ctx.payload
     start, end = (date.fromisoformat(payload[k]) for k in ("week_start", "week_end"))
-    heading = f"📊 <b>Your week</b> ({short_date(start)} – {short_date(end)})"
+    heading = _("📊 <b>Your week</b> (%(start)s – %(end)s)") % {
+        "start": short_date(start),
+        "end": short_date(end),
+    }
     entries = payload.get("pacts") or []
     ids = {str(entry["pact_id"]) for entry in entries}
     pacts = {
@@ -774,17 +871,19 @@ def weekly_summary(ctx: Context) -> Rendered:
     def block(entry: dict, pact: Pact, title_limit: int) -> str:
         other = pact.partner if entry.get("role") == "INITIATOR" else pact.initiator
         streak = entry.get("streak", 0)
-        stats = (
-            f"✅ {entry.get('done', 0)} done · 😬 {entry.get('missed', 0)} missed"
-            f" · ⏭️ {entry.get('skipped', 0)} skipped"
-            + (f" · 🔥 {plural(streak, 'day')} streak" if streak else "")
-        )
+        stats = _("✅ %(done)d done · 😬 %(missed)d missed · ⏭️ %(skipped)d skipped") % {
+            "done": entry.get("done", 0),
+            "missed": entry.get("missed", 0),
+            "skipped": entry.get("skipped", 0),
+        }
+        if streak:
+            stats += _(" · 🔥 %(days)s streak") % {"days": days_text(streak)}
         title = short(entry.get("title") or pact.title, title_limit)
         return "\n".join(
             [
-                f"<b>{title}</b> with {name(other)}",
+                _("<b>%(title)s</b> with %(name)s") % {"title": title, "name": name(other)},
                 stats,
-                f"Tab: {tab_line(pact, entry.get('balance', 0))}",
+                _("Tab: %(owes)s") % {"owes": tab_line(pact, entry.get("balance", 0))},
             ]
         )
 
@@ -795,16 +894,25 @@ def weekly_summary(ctx: Context) -> Rendered:
     else:
         blocks = [block(entry, pact, SUMMARY_TITLE_LIMITS[-1]) for entry, pact in found]
         while True:
-            more = f"…and {plural(len(found) - len(blocks), 'more pact')} in the app 👇"
+            left = len(found) - len(blocks)
+            more = ngettext(
+                "…and %(count)d more pact in the app 👇",
+                "…and %(count)d more pacts in the app 👇",
+                left,
+            ) % {"count": left}
             text = "\n\n".join([heading, *blocks, more])
             if telegram_length(text) <= MAX_TEXT_LENGTH or len(blocks) == 1:
                 break
             blocks.pop()
-    keyboard = kb.rows([kb.app_button("Open HabitPact →", "/")])
+    keyboard = kb.rows([kb.app_button(_("Open HabitPact →"), "/")])
     photo = _recap_photo(ctx, [pact for _entry, pact in found], start)
     if photo is None:
         return Rendered(text, keyboard)
-    caption = None if telegram_length(text) <= MAX_CAPTION_LENGTH else f"{heading} 👇"
+    caption = (
+        None
+        if telegram_length(text) <= MAX_CAPTION_LENGTH
+        else _("%(heading)s 👇") % {"heading": heading}
+    )
     return Rendered(text, keyboard, photo=photo, caption=caption)
 
 

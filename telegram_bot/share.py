@@ -17,6 +17,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -33,7 +35,7 @@ from pacts.models import Pact, User, bot_link
 from pacts.templatetags.hp import schedule_text
 
 from .client import BotSession
-from .messages import PARSE_MODE, clock_time, e, money, plural, short, tab_line
+from .messages import PARSE_MODE, clock_time, e, money, short, tab_line
 
 # Inline results Telegram shows at most (answerInlineQuery takes up to 50).
 MAX_RESULTS = 50
@@ -49,42 +51,59 @@ def _open_button(text: str, link: str) -> InlineKeyboardMarkup:
 def invite_text(pact: Pact) -> str:
     """The invite card: who asks, for what, at what stake, on which days, by when."""
     deadline = clock_time(pact.deadline_on(pact.start_date), pact.tz)
-    return (
-        f"🤝 <b>{e(pact.created_by_user.display_name)}</b> wants you to keep them honest!\n"
-        f"<b>{short(pact.title)}</b>\n"
-        f"📅 {schedule_text(pact.schedule_days)}, by {deadline} ({e(pact.timezone)})\n"
-        f"💸 {money(pact.stake_amount, pact.currency)} on the tab for every missed day\n\n"
+    return _(
+        "🤝 <b>%(name)s</b> wants you to keep them honest!\n"
+        "<b>%(title)s</b>\n"
+        "📅 %(schedule)s, by %(deadline)s (%(tz)s)\n"
+        "💸 %(stake)s on the tab for every missed day\n\n"
         "Tap below to see the pact and say yes (or no)."
-    )
+    ) % {
+        "name": e(pact.created_by_user.display_name),
+        "title": short(pact.title),
+        "schedule": schedule_text(pact.schedule_days),
+        "deadline": deadline,
+        "tz": e(pact.timezone),
+        "stake": money(pact.stake_amount, pact.currency),
+    }
 
 
 def invite_card(pact: Pact) -> InlineQueryResultArticle:
     return InlineQueryResultArticle(
         id=f"invite_{pact.pk.hex}",
-        title=f"📨 Invite: {pact.title}"[:100],
-        description=(
-            f"{money(pact.stake_amount, pact.currency)} a miss · "
-            f"{schedule_text(pact.schedule_days)}"
-        ),
+        title=(_("📨 Invite: %(title)s") % {"title": pact.title})[:100],
+        description=_("%(stake)s a miss · %(schedule)s")
+        % {
+            "stake": money(pact.stake_amount, pact.currency),
+            "schedule": schedule_text(pact.schedule_days),
+        },
         input_message_content=InputTextMessageContent(
             invite_text(pact), parse_mode=PARSE_MODE, link_preview_options=NO_PREVIEW
         ),
-        reply_markup=_open_button("Open the pact", invite_link(pact)),
+        reply_markup=_open_button(_("Open the pact"), invite_link(pact)),
     )
 
 
 def status_text(pact: Pact, now: datetime) -> str:
     stats = pact_stats(pact, now=now)
-    streak = f"🔥 {plural(stats.current_streak, 'day')} streak" if stats.current_streak else ""
+    streak = (
+        ngettext("🔥 %(count)d day streak", "🔥 %(count)d days streak", stats.current_streak)
+        % {"count": stats.current_streak}
+        if stats.current_streak
+        else ""
+    )
     lines = [
         f"📊 <b>{short(pact.title)}</b>: {e(pact.initiator.display_name)} × "
-        f"{e(pact.partner.display_name if pact.partner else 'a friend')}",
+        f"{e(pact.partner.display_name if pact.partner else _('a friend'))}",
         " · ".join(
             part
-            for part in (f"✅ {stats.done_days} done", f"😬 {stats.missed_days} missed", streak)
+            for part in (
+                _("✅ %(count)d done") % {"count": stats.done_days},
+                _("😬 %(count)d missed") % {"count": stats.missed_days},
+                streak,
+            )
             if part
         ),
-        f"Tab: {tab_line(pact, balance_of(pact))}",
+        _("Tab: %(owes)s") % {"owes": tab_line(pact, balance_of(pact))},
     ]
     return "\n".join(lines)
 
@@ -94,11 +113,12 @@ def status_card(pact: Pact, now: datetime) -> InlineQueryResultArticle:
     return InlineQueryResultArticle(
         id=f"pact_{pact.pk.hex}",
         title=f"📊 {pact.title}"[:100],
-        description=f"{stats.done_days} done · {stats.missed_days} missed",
+        description=_("%(done)d done · %(missed)d missed")
+        % {"done": stats.done_days, "missed": stats.missed_days},
         input_message_content=InputTextMessageContent(
             status_text(pact, now), parse_mode=PARSE_MODE, link_preview_options=NO_PREVIEW
         ),
-        reply_markup=_open_button("Open the pact", bot_link(f"pact_{pact.pk}")),
+        reply_markup=_open_button(_("Open the pact"), bot_link(f"pact_{pact.pk}")),
     )
 
 
@@ -127,9 +147,11 @@ def inline_results(user: User | None, query: str = "", *, now: datetime | None =
 def inline_button(has_results: bool) -> InlineQueryResultsButton:
     """The button above the results: opens the Mini App (to make a pact when none)."""
     if has_results:
-        return InlineQueryResultsButton("Open HabitPact", web_app=WebAppInfo(settings.WEBAPP_URL))
+        return InlineQueryResultsButton(
+            _("Open HabitPact"), web_app=WebAppInfo(settings.WEBAPP_URL)
+        )
     return InlineQueryResultsButton(
-        "Start a pact", web_app=WebAppInfo(f"{settings.WEBAPP_URL}/pacts/new")
+        _("Start a pact"), web_app=WebAppInfo(f"{settings.WEBAPP_URL}/pacts/new")
     )
 
 

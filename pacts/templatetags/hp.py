@@ -132,13 +132,16 @@ def date_text(
 ) -> str:
     """A date (or an instant, in the current zone) as the locale writes it, from a CLDR
     skeleton: "MMMd" → 'Dec 1' / '1 дек.' / '1 dic' / '1 de dez.'; "MMMEd" adds the
-    weekday, "yMMMd" the year, "EEEE" is the weekday alone, "yMMMM" the month; "j" in
+    weekday, "yMMMd" the year, "EEEE" is the weekday alone, "LLLL" the month alone,
+    "yMMMM" the month and year; "j" in
     a skeleton is the locale's own hour (12 h or 24 h)."""
     if isinstance(value, datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
     locale = babel_locale(language)
     if skeleton == "EEEE":  # the weekday alone, in full: skeletons would shorten it
         return format_date(value, "cccc", locale=locale)
+    if skeleton == "LLLL":  # the month alone, in full ('January', 'январь')
+        return format_date(value, "LLLL", locale=locale)
     if skeleton.endswith("jmm"):  # a date and its clock time, joined the locale's way
         day = date_text(value, skeleton[:-3], language=language)
         at = clock_text(value.time(), language=language)
@@ -193,7 +196,11 @@ def both_clocks(
     there = moment.astimezone(other_tz).replace(tzinfo=None)
     if here == there:
         return text
-    return f"{text} · {show(moment, other_tz)} for {name(other.display_name)}"
+    return gettext("%(mine)s · %(theirs)s for %(name)s") % {
+        "mine": text,
+        "theirs": show(moment, other_tz),
+        "name": name(other.display_name),
+    }
 
 
 @register.filter
@@ -275,7 +282,11 @@ def allowance_text(allowance) -> str:
     """This month's allowance (a `SkipAllowance`): "1 of 2 skips left in December"."""
     if allowance.allowed == 0:
         return gettext("No free skips on this pact: ask instead")
-    return gettext("%(left)d of %(allowed)d skips left in %(month)s") % {
+    return ngettext(
+        "%(left)d of %(allowed)d skips left in %(month)s",
+        "%(left)d of %(allowed)d skips left in %(month)s",
+        allowance.allowed,
+    ) % {
         "left": allowance.left,
         "allowed": allowance.allowed,
         "month": format_date(allowance.month, "LLLL", locale=babel_locale()),

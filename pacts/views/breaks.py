@@ -11,6 +11,7 @@ from datetime import date
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from habitpact.errors import DomainError
 from habitpact.forms import form_text, invalid
@@ -33,16 +34,19 @@ def _form_date(data, field: str) -> date:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    message = "Pick the first day off." if field == "start_date" else "Pick the last day off."
+    if field == "start_date":
+        message = gettext("Pick the first day off.")
+    else:
+        message = gettext("Pick the last day off.")
     raise invalid(field, message)
 
 
 SUCCESS = {
-    "PROPOSED": "Break requested. Fingers crossed! 🤞",
-    "APPROVED": "Break on. Enjoy the rest! 🏖️",
-    "approve": "Break approved. Rest well! 🏖️",
-    "decline": "Break declined. The schedule stays.",
-    "end": "Break over. Back on schedule! 💪",
+    "PROPOSED": gettext_noop("Break requested. Fingers crossed! 🤞"),
+    "APPROVED": gettext_noop("Break on. Enjoy the rest! 🏖️"),
+    "approve": gettext_noop("Break approved. Rest well! 🏖️"),
+    "decline": gettext_noop("Break declined. The schedule stays."),
+    "end": gettext_noop("Break over. Back on schedule! 💪"),
 }
 
 
@@ -69,7 +73,7 @@ def break_new(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
             reason=form_text(request.POST, "reason", max_length=BREAK_REASON_MAX_LENGTH),
             now=now,
         )
-        success = SUCCESS[brk.status]
+        success = gettext(SUCCESS[brk.status])
         log.info("miniapp_break_proposed", extra={"break_id": str(brk.pk)})
     except DomainError as refusal:
         error = refusal
@@ -94,10 +98,10 @@ def break_action(
         brk = None
     try:
         if brk is None:
-            raise DomainError("NOT_FOUND", "We couldn't find that break.")
+            raise DomainError("NOT_FOUND", gettext("We couldn't find that break."))
         brk.pact = pact
         {"approve": brk.approve, "decline": brk.decline, "end": brk.end}[action](user, now=now)
-        success = SUCCESS[action]
+        success = gettext(SUCCESS[action])
         log.info("miniapp_break_action", extra={"action": action, "break_id": str(brk.pk)})
     except DomainError as refusal:
         error = refusal

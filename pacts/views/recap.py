@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
@@ -79,18 +80,19 @@ def recap_png(request: HttpRequest, pact_id: uuid.UUID) -> HttpResponse:
     if "sig" in request.GET:
         user = _user_from_link(request, pact_id, week)
         if user is None:
-            return _error("UNAUTHORIZED", "This recap link has expired. Share it again.", 401)
+            expired = gettext("This recap link has expired. Share it again.")
+            return _error("UNAUTHORIZED", expired, 401)
     else:
         try:
             user = user_from_authorization(request.headers.get("Authorization", ""))
         except DomainError as error:
             return _error(error.code, error.message, error.http_status)
         if user is None:
-            return _error("UNAUTHORIZED", "Open HabitPact from Telegram to continue.", 401)
+            return _error("UNAUTHORIZED", gettext("Open HabitPact from Telegram to continue."), 401)
     try:
         pact = pact_for(user, pact_id)
     except DomainError:
-        return _error("PACT_NOT_FOUND", "We couldn't find that pact.", 404)
+        return _error("PACT_NOT_FOUND", gettext("We couldn't find that pact."), 404)
     try:
         label, monday = _week(request, user)
     except ValueError as exc:
@@ -112,11 +114,11 @@ def recap_link(request: HttpRequest, pact_id: uuid.UUID) -> JsonResponse:
     except DomainError as error:
         return _error(error.code, error.message, error.http_status)
     if user is None:
-        return _error("UNAUTHORIZED", "Open HabitPact from Telegram to continue.", 401)
+        return _error("UNAUTHORIZED", gettext("Open HabitPact from Telegram to continue."), 401)
     try:
         pact = pact_for(user, pact_id)
     except DomainError:
-        return _error("PACT_NOT_FOUND", "We couldn't find that pact.", 404)
+        return _error("PACT_NOT_FOUND", gettext("We couldn't find that pact."), 404)
     try:
         label, _monday = _week(request, user)
     except ValueError as exc:

@@ -93,7 +93,7 @@
   });
   document.addEventListener("htmx:sendError", function () {
     haptic("error");
-    toast("No connection. Try again.");
+    toast(document.body.dataset.textOffline || "No connection. Try again.");
   });
 
   // Theme: Telegram sets --tg-theme-* itself; we mark light/dark for the few fixed colours.
@@ -369,7 +369,7 @@
         haptic("success");
         var box = document.getElementById("reach-banner");
         if (box) box.remove();
-        toast("Messages on! 🔔");
+        toast(document.body.dataset.textMessagesOn || "Messages on! 🔔");
         return;
       }
       el.__hpAsked = true;
