@@ -922,9 +922,9 @@ class PactDay(models.Model):
     def _refusal_miss(self, user: User, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _(_("You're not part of this pact.")))
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         if self.pact.status != Pact.Status.ACTIVE:
-            return DomainError("PACT_NOT_ACTIVE", _(_("This pact isn't active.")))
+            return DomainError("PACT_NOT_ACTIVE", _("This pact isn't active."))
         if role != PactParticipant.Role.INITIATOR:
             return DomainError(
                 "FORBIDDEN_WRONG_ROLE", _("Only the initiator can own up to a miss.")
@@ -946,10 +946,10 @@ class PactDay(models.Model):
     def _refusal_dispute(self, user: User, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _(_("You're not part of this pact.")))
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         # Ending a pact does not cut a running dispute window short (rule 13).
         if self.pact.status not in (Pact.Status.ACTIVE, Pact.Status.ENDED):
-            return DomainError("PACT_NOT_ACTIVE", _(_("This pact isn't active.")))
+            return DomainError("PACT_NOT_ACTIVE", _("This pact isn't active."))
         if role != PactParticipant.Role.PARTNER:
             return DomainError(
                 "FORBIDDEN_WRONG_ROLE", _("Only the partner can dispute a check-in.")
@@ -971,7 +971,7 @@ class PactDay(models.Model):
     def _refusal_resolve(self, user: User, resolution: str, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _(_("You're not part of this pact.")))
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         if resolution not in RESOLUTION_ROLE:
             return DomainError(
                 "VALIDATION_ERROR",
@@ -997,7 +997,7 @@ class PactDay(models.Model):
     def _refusal_waive(self, user: User, now: datetime) -> DomainError | None:
         role = self.pact.role_of(user)
         if role is None:
-            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _(_("You're not part of this pact.")))
+            return DomainError("FORBIDDEN_NOT_PARTICIPANT", _("You're not part of this pact."))
         if role != PactParticipant.Role.PARTNER:
             return DomainError("FORBIDDEN_WRONG_ROLE", _("Only the partner can waive a miss."))
         if self.status != self.Status.MISSED:
