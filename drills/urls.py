@@ -23,6 +23,7 @@ from habitpact.auth import user_from_authorization
 from habitpact.errors import DomainError
 from ledger.models import LedgerEntry
 from pacts.actions import balance_of, day_for, pact_for, pact_stats, today_for
+from pacts.breaks import open_break
 from pacts.models import Pact, PactDay
 
 
@@ -77,16 +78,22 @@ def home(request, user):
 def detail(request, user, pact_id):
     pact = pact_for(user, pact_id)
     today = today_for(pact)
+    current = open_break(pact)
     stats = pact_stats(pact)
+    allowance = pact.skip_allowance(pact.local_today())
     return {
         "id": str(pact.pk),
         "participants": [str(m.user_id) for m in pact.participants.all()],
         "balance": balance_of(pact),
         "streak": getattr(stats, "current_streak", None),
+        "skips_left": allowance.left,
+        "break": None if current is None else str(current.pk),
         "today": None if today is None else today.status,
         "can_check_in": None if today is None else today.can_check_in(user),
         "can_dispute": None if today is None else today.can_dispute(user),
         "can_skip": None if today is None else today.can_skip(user),
+        "can_request_skip": None if today is None else today.can_request_skip(user),
+        "skip_request": None if today is None else getattr(today.skip_request, "status", None),
     }
 
 

@@ -95,13 +95,30 @@ def _counter_key(key: str) -> str:
     return key[:100] + ":" + hashlib.sha256(key.encode()).hexdigest()
 
 
+def _no_commit_wait() -> bool:
+    """Whether this UPSERT may commit without waiting for its WAL flush: on PostgreSQL,
+    when it is its own transaction (autocommit, as every door calls it before the
+    action). A crash can then forget the last few hundred milliseconds of counts, which
+    only lets a request or two more through; the request no longer waits for a disk
+    flush (about 0.2 ms of each API request here). Inside a caller's transaction the
+    setting would cover the caller's writes too, so there it stays synchronous."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
 def _increment(key: str, window_start: datetime) -> int:
     """One atomic UPSERT; the hits in this window including this one."""
     qn = connection.ops.quote_name
     table = qn(RateLimitCounter._meta.db_table)
+    # set_config(..., true) is local to the statement's own transaction; SELECT-ing
+    # from it makes PostgreSQL run it before the row is written and committed.
+    values = (
+        "SELECT %s, %s, 1 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS s"
+        if _no_commit_wait()
+        else "VALUES (%s, %s, 1)"
+    )
     sql = (
         f"INSERT INTO {table} ({qn('key')}, {qn('window_start')}, {qn('hits')}) "
-        f"VALUES (%s, %s, 1) "
+        f"{values} "
         f"ON CONFLICT ({qn('key')}, {qn('window_start')}) "
         f"DO UPDATE SET {qn('hits')} = {table}.{qn('hits')} + 1 "
         f"RETURNING {qn('hits')}"

@@ -149,3 +149,32 @@ def test_concurrent_hits_are_counted_exactly_once_each():
     total = threads * per_thread
     assert sorted(seen) == list(range(1, total + 1))
     assert RateLimitCounter.objects.get(key="race").hits == total
+
+
+def synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_count_alone_skips_the_flush_wait_and_leaves_the_session_as_it_was():
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert hit("alone", limit=5, window=60).hits == 1
+    assert "set_config('synchronous_commit', 'off', true)" in queries[0]["sql"]
+    assert synchronous_commit() == "on"
+    assert RateLimitCounter.objects.get(key="alone").hits == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_count_inside_a_transaction_never_makes_its_commit_asynchronous():
+    from django.db import transaction
+
+    with transaction.atomic():
+        hit("inside", limit=5, window=60)
+        assert synchronous_commit() == "on"
+    assert RateLimitCounter.objects.get(key="inside").hits == 1
