@@ -4,7 +4,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from habitpact.models import RateLimitCounter
 from habitpact.ratelimit import hit, prune_rate_limits
@@ -160,8 +161,6 @@ def synchronous_commit() -> str:
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_count_alone_skips_the_flush_wait_and_leaves_the_session_as_it_was():
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as queries:
         assert hit("alone", limit=5, window=60).hits == 1
     assert "set_config('synchronous_commit', 'off', true)" in queries[0]["sql"]
@@ -172,8 +171,6 @@ def test_a_count_alone_skips_the_flush_wait_and_leaves_the_session_as_it_was():
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_count_inside_a_transaction_never_makes_its_commit_asynchronous():
-    from django.db import transaction
-
     with transaction.atomic():
         hit("inside", limit=5, window=60)
         assert synchronous_commit() == "on"
