@@ -48,25 +48,27 @@ TRUNCATE users, pacts, pact_participants, pact_days, ledger_entries, outbox, set
 ALTER TABLE ledger_entries ENABLE TRIGGER ledger_no_truncate;
 INSERT INTO users (id, password, is_superuser, telegram_user_id, display_name, timezone,
                    notify_reminders, notify_disputes, reminder_minutes_before, is_staff,
-                   is_active, created_at, updated_at)
+                   is_active, can_receive_messages, created_at, updated_at)
 SELECT md5('u' || g)::uuid, '!', false, 100000000 + g, 'User ' || g, 'Europe/London',
-       true, true, 60, false, true, now(), now()
+       true, true, 60, false, true, true, now(), now()
 FROM generate_series(1, 2 * %(n)s) g;
 INSERT INTO pacts (id, title, description, currency, stake_amount, schedule_days,
                    deadline_time, timezone, start_date, dispute_window_hours, status,
                    partner_username, created_by_user_id, activated_at, end_reason,
-                   days_materialized_through, created_at, updated_at)
+                   days_materialized_through, skips_per_month, created_at, updated_at)
 SELECT md5('p' || g)::uuid, 'Pact ' || g, '', 'GBP', 100 + g %% 900, 127, '21:00',
        'Europe/London', '2025-01-20', 12, 'ACTIVE', '', md5('u' || (2 * g - 1))::uuid,
-       '2025-01-20 08:00+00', '', '2025-01-21', now(), now()
+       '2025-01-20 08:00+00', '', '2025-01-21', 2, now(), now()
 FROM generate_series(1, %(n)s) g;
 INSERT INTO pact_participants (id, pact_id, user_id, role, status, accepted_at, created_at)
 SELECT gen_random_uuid(), md5('p' || g)::uuid, md5('u' || (2 * g - r))::uuid,
        CASE r WHEN 1 THEN 'INITIATOR' ELSE 'PARTNER' END, 'ACCEPTED', now(), now()
 FROM generate_series(1, %(n)s) g, (VALUES (1), (0)) AS roles(r);
-INSERT INTO pact_days (id, pact_id, date, status, deadline_at, created_at, updated_at)
+INSERT INTO pact_days (id, pact_id, date, status, deadline_at, skip_used_allowance,
+                       created_at, updated_at)
 SELECT md5('d' || g)::uuid, md5('p' || g)::uuid, '2025-01-20', 'PENDING',
-       '2025-01-20 21:00+00'::timestamptz - (g %% 3600) * interval '1 second', now(), now()
+       '2025-01-20 21:00+00'::timestamptz - (g %% 3600) * interval '1 second', false, now(),
+       now()
 FROM generate_series(1, %(n)s) g;
 """
 
@@ -312,7 +314,8 @@ FLOOR_COUNTS_SQL = (
 HISTORY_SQL = """
 UPDATE pacts SET start_date = date '2025-01-20' - %(h)s;
 INSERT INTO pact_days (id, pact_id, date, status, deadline_at, checked_in_at,
-                       checked_in_by_user_id, dispute_open_until, created_at, updated_at)
+                       checked_in_by_user_id, dispute_open_until, skip_used_allowance,
+                       created_at, updated_at)
 SELECT md5('h' || g || ':' || k)::uuid, md5('p' || g)::uuid, date '2025-01-20' - k,
        CASE WHEN k %% 4 = 0 THEN 'MISSED' ELSE 'DONE' END,
        timestamptz '2025-01-20 21:00+00' - k * interval '1 day',
@@ -321,7 +324,7 @@ SELECT md5('h' || g || ':' || k)::uuid, md5('p' || g)::uuid, date '2025-01-20' -
        CASE WHEN k %% 4 = 0 THEN NULL ELSE md5('u' || (2 * g - 1))::uuid END,
        CASE WHEN k %% 4 = 0 THEN NULL
             ELSE timestamptz '2025-01-21 08:00+00' - k * interval '1 day' END,
-       now(), now()
+       false, now(), now()
 FROM generate_series(1, %(n)s) g, generate_series(1, %(h)s) k;
 INSERT INTO ledger_entries (id, pact_id, pact_day_id, type, amount, from_user_id,
                             to_user_id, note, created_at)
@@ -551,6 +554,98 @@ def measure(n: int, mode: str, history: int = 0) -> dict:
     return result
 
 
+def tree_pss_kib(root: int) -> int:
+    """Memory of `root` and every process under it (the cluster's sentinel, workers,
+    monitor, pusher and scheduler are separate processes), as proportional set size:
+    pages the forked processes share are counted once between them, not once each."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total += next(
+            (int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0
+        )
+    return total
+
+
+def tick(n: int) -> dict:
+    """N days due at once, one tick of the real scheduler: `manage.py qcluster` (the
+    Procfile's worker, with its settings) is started and, once it reports running, the
+    task its schedule fires is queued exactly as the scheduler queues it. Timed until
+    the last due day is MISSED; the cluster's memory is sampled all along."""
+    import psycopg
+    from django.conf import settings
+    from django.db import connection
+    from django_q.models import OrmQ, Schedule, Task
+    from django_q.tasks import async_task
+
+    seed(n)
+    # Only this tick's task in the queue: no schedules (the other jobs would compete
+    # for the workers at times of their own), no leftovers of a previous run.
+    for model in (Schedule, OrmQ, Task):
+        model.objects.all().delete()
+    connection.close()
+    cluster = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=os.environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in cluster.stderr:
+            if "running." in line:
+                break
+        else:
+            raise SystemExit("qcluster stopped before it was running")
+        # Keep reading its log so the pipe never fills and stalls it.
+        import threading
+
+        threading.Thread(target=cluster.stderr.read, daemon=True).start()
+        peak = 0
+        started = time.perf_counter()
+        async_task("pacts.tasks.process_deadlines")
+        connection.close()
+        with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+            while conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM pact_days WHERE status = 'PENDING')"
+            ).fetchone()[0]:
+                peak = max(peak, tree_pss_kib(cluster.pid))
+                if cluster.poll() is not None:
+                    raise SystemExit("qcluster died during the tick")
+                time.sleep(0.2)
+            seconds = time.perf_counter() - started
+            missed, forfeits, messages = conn.execute(
+                "SELECT (SELECT count(*) FROM pact_days WHERE status = 'MISSED'),"
+                " (SELECT count(*) FROM ledger_entries WHERE type = 'FORFEIT'),"
+                " (SELECT count(*) FROM outbox WHERE kind = 'missed')"
+            ).fetchone()
+    finally:
+        cluster.terminate()
+        cluster.wait(timeout=60)
+    runs = Task.objects.filter(func="pacts.tasks.process_deadlines").count()
+    if (missed, forfeits, messages) != (n, n, 2 * n):
+        raise SystemExit(f"tick at N={n} was not exact: {(missed, forfeits, messages)}")
+    return {
+        "seconds": seconds,
+        "workers": settings.Q_CLUSTER["workers"],
+        "peak_pss_mb": peak / 1024,
+        "runs": runs,
+    }
+
+
 def load() -> str:
     return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
@@ -572,6 +667,11 @@ def main() -> None:
         metavar="H",
         help="also time the sweep when every pact already has H decided days",
     )
+    parser.add_argument(
+        "--tick",
+        action="store_true",
+        help="instead: time one scheduled tick through a real `manage.py qcluster`",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -582,6 +682,17 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    if args.tick:
+        print(f"database {DATABASE_URL}; one tick of `manage.py qcluster`; exact results checked")
+        print(f"{load()} (before)")
+        for n in args.n:
+            r = tick(n)
+            print(
+                f"tick_s {r['seconds']:.1f} n {n} workers {r['workers']}"
+                f" peak_pss_mb {r['peak_pss_mb']:.0f}  ({r['runs']} task runs; {load()})",
+                flush=True,
+            )
+        return
     # The floor first, so every row after it prints its ratio to it.
     modes = ["floor", "sweep"] + ([] if args.no_reference else ["reference"])
     modes += ["sweep x2"] if args.workers else []

@@ -50,7 +50,8 @@ os.environ["RATE_LIMIT_ENABLED"] = "0"
 HISTORY_SQL = """
 UPDATE pacts SET start_date = %(today)s::date - %(days)s WHERE id = %(pact)s;
 INSERT INTO pact_days (id, pact_id, date, status, deadline_at, checked_in_at,
-                       checked_in_by_user_id, dispute_open_until, created_at, updated_at)
+                       checked_in_by_user_id, dispute_open_until, skip_used_allowance,
+                       created_at, updated_at)
 SELECT gen_random_uuid(), %(pact)s, %(today)s::date - k,
        CASE WHEN k %% 4 = 0 THEN 'MISSED' ELSE 'DONE' END,
        %(deadline)s::timestamptz - k * interval '1 day',
@@ -59,7 +60,7 @@ SELECT gen_random_uuid(), %(pact)s, %(today)s::date - k,
        CASE WHEN k %% 4 = 0 THEN NULL ELSE %(initiator)s::uuid END,
        CASE WHEN k %% 4 = 0 THEN NULL
             ELSE %(deadline)s::timestamptz - k * interval '1 day' + interval '11 hours' END,
-       now(), now()
+       false, now(), now()
 FROM generate_series(1, %(days)s) k;
 INSERT INTO ledger_entries (id, pact_id, pact_day_id, type, amount, from_user_id,
                             to_user_id, note, created_at)

@@ -232,25 +232,37 @@ def process_deadlines(
     max_seconds: float | None = None,
 ) -> int:
     """Every PENDING day of an ACTIVE pact whose deadline has passed becomes MISSED,
-    with one FORFEIT entry and a "missed" message to each participant.
+    with one FORFEIT entry and a "missed" message to each participant. Returns how many
+    (`miss_due_days` also says whether it stopped for time).
+    """
+    return miss_due_days(now, batch_size=batch_size, max_seconds=max_seconds).count
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    count: int
+    finished: bool  # False: stopped for time after a full batch, so more may be due
+
+
+def miss_due_days(
+    now: datetime | None = None,
+    *,
+    batch_size: int = BATCH_SIZE,
+    max_seconds: float | None = None,
+) -> SweepRun:
+    """`process_deadlines`, batch by batch:
 
     1. Claim up to `batch_size` due days, oldest deadline first, skipping rows another
        transaction holds (a check-in in progress, another worker).
     2. Flip them and write their entries and messages: one statement on PostgreSQL,
        a handful of bulk statements elsewhere. Commit.
-    3. Repeat until a batch comes back short, or `max_seconds` have passed (the task
-       stops cleanly before django-q2's timeout; the next tick takes the rest).
+    3. Repeat until a batch comes back short (finished), or `max_seconds` have passed
+       (the task stops cleanly before django-q2's timeout and queues its continuation).
 
     Several of these may run at once (django-q2 workers, a rerun): SKIP LOCKED gives
     them disjoint batches.
     """
     now = now or timezone.now()
-    total = _deadline_loop(now, batch_size, max_seconds)
-    log.info("deadlines_processed", extra={"missed": total})
-    return total
-
-
-def _deadline_loop(now: datetime, batch_size: int, max_seconds: float | None) -> int:
     batch = _miss_due_batch_sql if connection.vendor == "postgresql" else _miss_due_batch_orm
     started = monotonic_time.monotonic()
     total = 0
@@ -259,7 +271,16 @@ def _deadline_loop(now: datetime, batch_size: int, max_seconds: float | None) ->
             claimed = batch(now, batch_size)
         total += claimed
         if claimed < batch_size or _out_of_time(started, max_seconds):
-            return total
+            break
+    log.info("deadlines_processed", extra={"missed": total})
+    return SweepRun(total, finished=claimed < batch_size)
+
+
+def due_days_exceed(count: int, now: datetime | None = None) -> bool:
+    """More than `count` days are due: whether one worker's sweep needs helpers. Reads
+    at most count + 1 entries of the partial index the sweep claims from."""
+    due = PactDay.objects.due(now or timezone.now())
+    return due.order_by()[count : count + 1].exists()
 
 
 # --- disputes -------------------------------------------------------------------------

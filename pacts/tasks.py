@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
+from django_q.tasks import async_task
 
 from habitpact.logging import log_job
 
@@ -32,8 +33,23 @@ def _time_budget() -> float:
 
 
 @log_job("process_deadlines")
-def process_deadlines() -> int:
-    return sweeps.process_deadlines(max_seconds=_time_budget())
+def process_deadlines(helper: bool = False) -> int:
+    """The scheduled deadline sweep. When more than one batch is due (21:00 in a big
+    time zone), it first queues a helper for every other cluster worker, so the whole
+    cluster takes the backlog (SKIP LOCKED splits it); helpers never fan out. Any run
+    that stops for time queues one continuation, so the backlog is finished in this
+    tick, not the next one, however large it is."""
+    if not helper and sweeps.due_days_exceed(sweeps.BATCH_SIZE):
+        for _ in range(settings.Q_CLUSTER["workers"] - 1):
+            _queue_deadline_helper()
+    run = sweeps.miss_due_days(batch_size=sweeps.BATCH_SIZE, max_seconds=_time_budget())
+    if not run.finished:
+        _queue_deadline_helper()
+    return run.count
+
+
+def _queue_deadline_helper() -> None:
+    async_task("pacts.tasks.process_deadlines", helper=True, task_name="process_deadlines helper")
 
 
 @log_job("resolve_expired_disputes")

@@ -8,7 +8,9 @@ from django.conf import settings
 from django_q.models import Schedule, Task
 from django_q.tasks import async_task
 
+from ledger.models import LedgerEntry
 from outbox.models import OutboxMessage
+from pacts import sweeps, tasks
 from pacts.models import PactDay
 from pacts.tasks import JOBS, setup_schedules
 
@@ -96,3 +98,74 @@ def test_every_sweep_task_runs_when_nothing_is_due(clock, pact, func):
     task = Task.objects.get(id=task_id)
     assert task.success, task.result
     assert task.result == 0
+
+
+def _deadline_tasks():
+    return Task.objects.filter(func="pacts.tasks.process_deadlines")
+
+
+def _missed_once_each(dates):
+    days = PactDay.objects.filter(date__in=dates)
+    assert {d.status for d in days} == {"MISSED"}
+    entries = LedgerEntry.objects.filter(type="FORFEIT")
+    assert sorted(e.pact_day.date.isoformat() for e in entries) == sorted(dates)
+    assert OutboxMessage.objects.filter(kind="missed").count() == 2 * len(dates)
+
+
+SIX_DAYS = [f"2025-01-{d}" for d in range(20, 26)]
+
+
+@pytest.fixture
+def six_due_days(clock, pact):
+    """Saturday 21:00: Monday to Saturday are due (nobody swept all week)."""
+    clock.move_to(datetime(2025, 1, 25, 21, 0, tzinfo=UTC))
+    sweeps.materialize_days()
+
+
+def test_a_backlog_larger_than_a_batch_fans_out_and_continues_until_done(
+    six_due_days, monkeypatch, settings
+):
+    """Six due days, batches of two, two workers, a budget that runs out after every
+    batch: the scheduled run queues one helper (one per other worker), every run that
+    stops for time queues its continuation, and each day is missed exactly once."""
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": 2}
+    monkeypatch.setattr(sweeps, "BATCH_SIZE", 2)
+    monkeypatch.setattr(tasks, "_time_budget", lambda: 0)
+    async_task("pacts.tasks.process_deadlines")
+    _missed_once_each(SIX_DAYS)
+    runs = _deadline_tasks()
+    # The scheduled run fans out one helper, which takes two days and queues its
+    # continuation, and so on: three helpers take two days each; the third's batch was
+    # full, so a fourth looks and finds none, and so does the scheduled run's own batch.
+    assert sorted((t.kwargs.get("helper", False), t.result) for t in runs) == [
+        (False, 0),
+        (True, 0),
+        (True, 2),
+        (True, 2),
+        (True, 2),
+    ]
+    assert all(t.success for t in runs)
+
+
+def test_one_batch_of_work_is_one_run(six_due_days, settings):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": 4}
+    async_task("pacts.tasks.process_deadlines")
+    _missed_once_each(SIX_DAYS)
+    assert _deadline_tasks().count() == 1
+
+
+def test_a_helper_with_time_left_finishes_the_backlog_and_never_fans_out(
+    six_due_days, monkeypatch, settings
+):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": 4}
+    monkeypatch.setattr(sweeps, "BATCH_SIZE", 2)
+    async_task("pacts.tasks.process_deadlines", helper=True)
+    _missed_once_each(SIX_DAYS)
+    assert _deadline_tasks().count() == 1
+
+
+def test_the_backlog_check_reads_past_the_batch(six_due_days, clock):
+    assert sweeps.due_days_exceed(5)
+    assert not sweeps.due_days_exceed(6)
+    clock.move_to(datetime(2025, 1, 25, 20, 59, tzinfo=UTC))
+    assert not sweeps.due_days_exceed(5)
