@@ -105,7 +105,8 @@ REFERENCE_SQL = [
     SELECT u.id, u.telegram_user_id, 'missed',
            jsonb_build_object('pact_id', m.pact_id::text, 'day_id', m.day_id::text,
                               'date', m.date::text, 'amount', p.stake_amount),
-           'missed:' || m.day_id || ':' || u.id, 'PENDING', 0, now(), '', now(), now()
+           'missed:' || m.date || ':' || m.day_id || ':' || u.id, 'PENDING', 0, now(), '',
+           now(), now()
     FROM bench_missed m
     JOIN pacts p ON p.id = m.pact_id
     JOIN pact_participants pp ON pp.pact_id = m.pact_id
@@ -340,8 +341,8 @@ SELECT md5('u' || (2 * g - r))::uuid, 100000000 + 2 * g - r, 'missed',
                           'day_id', md5('h' || g || ':' || k)::uuid::text,
                           'date', to_char(date '2025-01-20' - k, 'YYYY-MM-DD'),
                           'amount', 100 + g %% 900),
-       'missed:' || md5('h' || g || ':' || k)::uuid::text || ':'
-           || md5('u' || (2 * g - r))::uuid::text,
+       'missed:' || to_char(date '2025-01-20' - k, 'YYYY-MM-DD') || ':'
+           || md5('h' || g || ':' || k)::uuid::text || ':' || md5('u' || (2 * g - r))::uuid::text,
        'SENT', 1, now(), now(), '', now(), now()
 FROM generate_series(1, %(n)s) g, generate_series(4, %(h)s, 4) k,
      (VALUES (1), (0)) AS roles(r);

@@ -96,7 +96,9 @@ _NAMES = {
     "forfeit": LedgerEntry.Type.FORFEIT,
     "queued": OutboxMessage.Status.PENDING,
     # The outbox's own rules, as SQL: the dedupe key and who receives a "missed" message.
-    "miss_dedupe_key": dedupe_key_sql(MISSED_KIND, "f.day_id::text", "u.id::text"),
+    "miss_dedupe_key": dedupe_key_sql(
+        MISSED_KIND, "to_char(f.date, 'YYYY-MM-DD') || ':' || f.day_id::text", "u.id::text"
+    ),
     "miss_receives": receives_sql(MISSED_KIND, "u"),
     # Rule 9: the skip requests a miss lapses, and the outcome message to their initiator.
     "skip_requests": SkipRequest._meta.db_table,

@@ -64,7 +64,7 @@ def test_the_missed_message_goes_to_both_participants(clock, pact, initiator, pa
             "date": "2025-01-20",
             "amount": 500,
         }
-        assert message.dedupe_key == f"missed:{day.pk}:{message.user_id}"
+        assert message.dedupe_key == f"missed:{day.date}:{day.pk}:{message.user_id}"
         assert message.status == OutboxMessage.Status.PENDING
         assert message.next_attempt_at <= at(21, 1)
 
