@@ -9,6 +9,10 @@ using set-based SQL, then in a fresh child process times
   batches through a temporary table, each batch its own transaction;
 * `orm` (with --orm, slow): the portable ORM path the SQLite build uses.
 
+With --tick, instead: one scheduled tick through a real `manage.py qcluster` (the
+Procfile's worker and its settings), timed from queueing the task until no day is
+PENDING, with the cluster's peak memory: `tick_s <s> n <N> workers <n> peak_pss_mb <MB>`.
+
 Each child prints seconds, the PostgreSQL backend's CPU seconds (the database's own
 work, which the machine's other load does not inflate), days/s, the Python heap peak
 (tracemalloc) and the process's RSS growth during the sweep, and the parent checks the
@@ -16,6 +20,7 @@ result is exact (N MISSED days, N FORFEIT entries, 2N outbox rows) before printi
 
     .venv/bin/python bench/deadline_sweep.py               # N = 20 000 and 100 000
     .venv/bin/python bench/deadline_sweep.py -n 1000 5000  # quick
+    .venv/bin/python bench/deadline_sweep.py --tick -n 1000000
     BENCH_DATABASE_URL=postgres://... to use another database (default hp_bench)
 """
 
