@@ -97,7 +97,7 @@ REFERENCE_SQL = [
     """
     INSERT INTO ledger_entries (id, pact_id, pact_day_id, type, amount, from_user_id,
                                 to_user_id, note, created_at)
-    SELECT gen_random_uuid(), m.pact_id, m.day_id, 'FORFEIT', p.stake_amount, i.user_id,
+    SELECT habitpact_uuid7(), m.pact_id, m.day_id, 'FORFEIT', p.stake_amount, i.user_id,
            o.user_id, 'Missed check-in', %(now)s
     FROM bench_missed m
     JOIN pacts p ON p.id = m.pact_id

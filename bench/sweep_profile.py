@@ -46,9 +46,8 @@ VARIANTS = {
         " DROP CONSTRAINT ledger_entries_created_by_user_id_91c847c9_fk_users_id",
         "ALTER TABLE outbox DROP CONSTRAINT outbox_user_id_a86e7424_fk_users_id",
     ],
-    "ledger: no from/to/pact_day/created_by indexes": [
-        "DROP INDEX ledger_entries_from_user_id_3350f19b",
-        "DROP INDEX ledger_entries_to_user_id_45e791eb",
+    # (ledger/0005 dropped the from/to user indexes for good.)
+    "ledger: no pact_day/created_by indexes": [
         "DROP INDEX ledger_entries_pact_day_id_9f977468",
         "DROP INDEX idx_ledger_created_by",
     ],
@@ -87,7 +86,7 @@ VARIANTS = {
 }
 LEAN = [
     "FK checks immediate (not deferred)",
-    "ledger: no from/to/pact_day/created_by indexes",
+    "ledger: no pact_day/created_by indexes",
     "outbox: no idx_outbox_due, no user_id index",
     "pact_days: only the spec's indexes",
     "pact_days: no updated_at trigger",

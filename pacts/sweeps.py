@@ -153,7 +153,7 @@ entries AS (
     INSERT INTO {entries}
         (id, pact_id, pact_day_id, type, amount, from_user_id, to_user_id, note,
          created_by_user_id, created_at)
-    SELECT gen_random_uuid(), pact_id, day_id, '{forfeit}', stake_amount, initiator_id,
+    SELECT habitpact_uuid7(), pact_id, day_id, '{forfeit}', stake_amount, initiator_id,
            partner_id, %(note)s, NULL, %(now)s
     FROM facts
     RETURNING 1

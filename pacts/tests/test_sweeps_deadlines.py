@@ -1,6 +1,6 @@
 """The deadline sweep: exactly one MISSED state, FORFEIT entry and message pair per day."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -229,3 +229,21 @@ def test_the_set_based_sql_writes_exactly_what_the_orm_path_writes(clock, initia
     assert len(by_orm[1]) == 9
     assert [row[2] for row in by_orm[3]] == ["LAPSED", "LAPSED"]
     assert len(by_orm[4]) == 2
+
+
+def test_forfeit_ids_are_time_ordered_on_every_path(clock, initiator, partner):
+    """Version 7 ids (ledger/0006): a later sweep's entries sort after an earlier one's,
+    so the ledger's primary key grows at its right edge. On PostgreSQL the batch writes
+    them in SQL (habitpact_uuid7()), elsewhere through the ORM (uuid6.uuid7)."""
+    for i in range(3):
+        make_active_pact(initiator, partner, title=f"P{i}")
+    clock.move_to(at(21, 30))
+    assert sweeps.process_deadlines() == 3
+    monday = list(LedgerEntry.objects.values_list("id", flat=True))
+    clock.move_to(at(21, 30) + timedelta(days=1))
+    sweeps.materialize_days()
+    assert sweeps.process_deadlines() == 3
+    tuesday = set(LedgerEntry.objects.values_list("id", flat=True)) - set(monday)
+    assert len(tuesday) == 3
+    assert {entry.version for entry in [*monday, *tuesday]} == {7}
+    assert max(monday) < min(tuesday)
