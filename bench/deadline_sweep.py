@@ -46,6 +46,27 @@ NOW = "2025-01-21 09:00:00+00"
 
 # One string, so one implicit transaction: the append-only ledger refuses TRUNCATE
 # (ledger/0004) unless its trigger is lifted around it, as `truncating_the_ledger` does.
+# Day ids as the app makes them (pacts/0014): UUID version 7, whose first 48 bits are the
+# creation time in ms, here the day before the day's date (when the app materialises it),
+# spread over that day; the rest from md5(seed), so the seed stays deterministic.
+DAY_ID_FUNCTION = """
+CREATE OR REPLACE FUNCTION bench_day_id(made timestamptz, seed text) RETURNS uuid AS $$
+    SELECT encode(
+        set_bit(set_bit(set_bit(set_bit(set_bit(set_bit(
+            overlay(decode(md5(seed), 'hex')
+                    placing substring(int8send((extract(epoch FROM made) * 1000)::bigint)
+                                      FROM 3)
+                    FROM 1 FOR 6),
+            52, 1), 53, 1), 54, 1), 55, 0), 70, 0), 71, 1),
+        'hex')::uuid
+$$ LANGUAGE sql IMMUTABLE;
+"""
+DUE_DAY_ID = "bench_day_id(timestamptz '2025-01-19 00:00+00' + g * interval '1 ms', 'd' || g)"
+HISTORY_DAY_ID = (
+    "bench_day_id(timestamptz '2025-01-19 00:00+00' - k * interval '1 day'"
+    " + g * interval '1 ms', 'h' || g || ':' || k)"
+)
+
 SEED_SQL = """
 ALTER TABLE ledger_entries DISABLE TRIGGER ledger_no_truncate;
 TRUNCATE users, pacts, pact_participants, pact_days, ledger_entries, outbox, settlements
@@ -71,11 +92,12 @@ SELECT gen_random_uuid(), md5('p' || g)::uuid, md5('u' || (2 * g - r))::uuid,
 FROM generate_series(1, %(n)s) g, (VALUES (1), (0)) AS roles(r);
 INSERT INTO pact_days (id, pact_id, date, status, deadline_at, skip_used_allowance,
                        created_at, updated_at)
-SELECT md5('d' || g)::uuid, md5('p' || g)::uuid, '2025-01-20', 'PENDING',
+SELECT {due_day_id}, md5('p' || g)::uuid, '2025-01-20', 'PENDING',
        '2025-01-20 21:00+00'::timestamptz - (g %% 3600) * interval '1 second', false, now(),
        now()
 FROM generate_series(1, %(n)s) g;
 """
+SEED_SQL = DAY_ID_FUNCTION + SEED_SQL.replace("{due_day_id}", DUE_DAY_ID)
 
 REFERENCE_SQL = [
     """
@@ -322,7 +344,7 @@ UPDATE pacts SET start_date = date '2025-01-20' - %(h)s;
 INSERT INTO pact_days (id, pact_id, date, status, deadline_at, checked_in_at,
                        checked_in_by_user_id, dispute_open_until, skip_used_allowance,
                        created_at, updated_at)
-SELECT md5('h' || g || ':' || k)::uuid, md5('p' || g)::uuid, date '2025-01-20' - k,
+SELECT {history_day_id}, md5('p' || g)::uuid, date '2025-01-20' - k,
        CASE WHEN k %% 4 = 0 THEN 'MISSED' ELSE 'DONE' END,
        timestamptz '2025-01-20 21:00+00' - k * interval '1 day',
        CASE WHEN k %% 4 = 0 THEN NULL
@@ -335,7 +357,7 @@ FROM generate_series(1, %(n)s) g, generate_series(1, %(h)s) k;
 INSERT INTO ledger_entries (id, pact_id, pact_day_id, type, amount, from_user_id,
                             to_user_id, note, created_at)
 SELECT md5('l' || g || ':' || k)::uuid, md5('p' || g)::uuid,
-       md5('h' || g || ':' || k)::uuid, 'FORFEIT', 100 + g %% 900,
+       {history_day_id}, 'FORFEIT', 100 + g %% 900,
        md5('u' || (2 * g - 1))::uuid, md5('u' || (2 * g))::uuid, 'Missed check-in',
        timestamptz '2025-01-20 21:00+00' - k * interval '1 day'
 FROM generate_series(1, %(n)s) g, generate_series(4, %(h)s, 4) k;
@@ -343,15 +365,16 @@ INSERT INTO outbox (user_id, chat_id, kind, payload, dedupe_key, status, attempt
                     next_attempt_at, sent_at, last_error, created_at, updated_at)
 SELECT md5('u' || (2 * g - r))::uuid, 100000000 + 2 * g - r, 'missed',
        jsonb_build_object('pact_id', md5('p' || g)::uuid::text,
-                          'day_id', md5('h' || g || ':' || k)::uuid::text,
+                          'day_id', {history_day_id}::text,
                           'date', to_char(date '2025-01-20' - k, 'YYYY-MM-DD'),
                           'amount', 100 + g %% 900),
        'missed:' || to_char(date '2025-01-20' - k, 'YYYY-MM-DD') || ':'
-           || md5('h' || g || ':' || k)::uuid::text || ':' || md5('u' || (2 * g - r))::uuid::text,
+           || {history_day_id}::text || ':' || md5('u' || (2 * g - r))::uuid::text,
        'SENT', 1, now(), now(), '', now(), now()
 FROM generate_series(1, %(n)s) g, generate_series(4, %(h)s, 4) k,
      (VALUES (1), (0)) AS roles(r);
 """
+HISTORY_SQL = HISTORY_SQL.replace("{history_day_id}", HISTORY_DAY_ID)
 
 
 def ensure_database() -> None:

@@ -34,6 +34,7 @@ from django.utils import timezone as dj_timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
+from uuid6 import uuid7
 
 from habitpact.errors import DomainError
 from habitpact.i18n import babel_locale
@@ -610,7 +611,11 @@ class PactDay(models.Model):
         WITHDRAWN = "WITHDRAWN"
         REJECTED = "REJECTED"
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Version 7 (time-ordered), like the ledger's: the days made together sit together in
+    # the primary key and in every index keyed by a day (the ledger's pact_day_id, its
+    # one-FORFEIT-per-day), so a sweep's writes stay on a few hot pages however long the
+    # history.
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # Indexed by the unique (pact, date) constraint; the user FKs below by partial
     # indexes (mostly NULL): a status change rewrites every index entry of the row, and
     # the deadline sweep changes thousands of rows a batch.

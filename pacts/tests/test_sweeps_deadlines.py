@@ -231,7 +231,7 @@ def test_the_set_based_sql_writes_exactly_what_the_orm_path_writes(clock, initia
     assert len(by_orm[4]) == 2
 
 
-def test_forfeit_ids_are_time_ordered_on_every_path(clock, initiator, partner):
+def test_day_and_forfeit_ids_are_time_ordered_on_every_path(clock, initiator, partner):
     """Version 7 ids (ledger/0006): a later sweep's entries sort after an earlier one's,
     so the ledger's primary key grows at its right edge. On PostgreSQL the batch writes
     them in SQL (habitpact_uuid7()), elsewhere through the ORM (uuid6.uuid7)."""
@@ -247,3 +247,9 @@ def test_forfeit_ids_are_time_ordered_on_every_path(clock, initiator, partner):
     assert len(tuesday) == 3
     assert {entry.version for entry in [*monday, *tuesday]} == {7}
     assert max(monday) < min(tuesday)
+    # The days too (pacts/0014): Wednesday's, made by Tuesday's materialisation, after
+    # Monday's and Tuesday's, made when the pacts began.
+    days = dict(PactDay.objects.values_list("id", "date"))
+    assert {day.version for day in days} == {7}
+    wednesday = {day for day, when in days.items() if when == date(2025, 1, 22)}
+    assert len(wednesday) == 3 and min(wednesday) > max(set(days) - wednesday)
