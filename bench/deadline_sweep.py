@@ -338,7 +338,9 @@ FLOOR_COUNTS_SQL = (
 # History (--history H): before the measured sweep, every pact gets H decided days
 # before the due one, in the proportions of a pact that is kept most days: one day in
 # four MISSED (with its FORFEIT entry and its two "missed" messages, already sent), the
-# rest DONE (checked in by the initiator, the dispute window long closed).
+# rest DONE (checked in by the initiator, the dispute window long closed). The outbox
+# keeps the messages of the last `outbox.tasks.RETENTION` days only, as the daily
+# `prune_outbox` leaves it.
 HISTORY_SQL = """
 UPDATE pacts SET start_date = date '2025-01-20' - %(h)s;
 INSERT INTO pact_days (id, pact_id, date, status, deadline_at, checked_in_at,
@@ -371,7 +373,7 @@ SELECT md5('u' || (2 * g - r))::uuid, 100000000 + 2 * g - r, 'missed',
        'missed:' || to_char(date '2025-01-20' - k, 'YYYY-MM-DD') || ':'
            || {history_day_id}::text || ':' || md5('u' || (2 * g - r))::uuid::text,
        'SENT', 1, now(), now(), '', now(), now()
-FROM generate_series(1, %(n)s) g, generate_series(4, %(h)s, 4) k,
+FROM generate_series(1, %(n)s) g, generate_series(4, least(%(h)s, %(kept)s), 4) k,
      (VALUES (1), (0)) AS roles(r);
 """
 HISTORY_SQL = HISTORY_SQL.replace("{history_day_id}", HISTORY_DAY_ID)
@@ -396,6 +398,8 @@ def setup_django() -> None:
 def seed(n: int, history: int = 0) -> None:
     from django.db import connection
 
+    from outbox.tasks import RETENTION
+
     with connection.cursor() as cursor:
         # This throwaway database's seed is consistent by construction: as a replica
         # applying it, skip the triggers (the FK checks, which at COMMIT of a 365-day
@@ -405,7 +409,8 @@ def seed(n: int, history: int = 0) -> None:
         cursor.execute("SET session_replication_role = replica")
         cursor.execute(SEED_SQL, {"n": n})
         if history:
-            cursor.execute(HISTORY_SQL, {"n": n, "h": history})
+            kept = RETENTION.days
+            cursor.execute(HISTORY_SQL, {"n": n, "h": history, "kept": kept})
     connection.close()
     import psycopg
 

@@ -124,6 +124,7 @@ JOBS = (
     Job(
         "prune_rate_limits", "habitpact.ratelimit.prune_rate_limits", schedule_type=Schedule.HOURLY
     ),
+    Job("prune_outbox", "outbox.tasks.prune_outbox", schedule_type=Schedule.DAILY),
 )
 
 

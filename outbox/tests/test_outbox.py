@@ -182,3 +182,23 @@ def test_the_table_keeps_its_name_and_belongs_to_the_outbox_app():
     assert OutboxMessage._meta.app_label == "outbox"
     assert OutboxMessage._meta.db_table == "outbox"
     assert "outbox" in connection.introspection.table_names()
+
+
+def test_pruning_deletes_only_messages_finished_a_month_ago_never_a_queued_one(initiator):
+    from outbox.tasks import RETENTION, prune_outbox
+    from pacts.reach import LONGEST_SHELF_LIFE
+
+    now = timezone.now()
+    rows = {}
+    for status in Status.values:
+        for age in (RETENTION + timedelta(minutes=1), RETENTION - timedelta(minutes=1)):
+            notify(initiator, Kind.REMINDER, key=f"{status}:{age}")
+            row = OutboxMessage.objects.latest("id")
+            OutboxMessage.objects.filter(pk=row.pk).update(status=status, updated_at=now - age)
+            rows[status, age > RETENTION] = row.pk
+    assert prune_outbox(now, batch_size=2) == 3
+    kept = set(OutboxMessage.objects.values_list("pk", flat=True))
+    assert kept == {pk for (status, old), pk in rows.items() if status == Status.PENDING or not old}
+    assert prune_outbox(now) == 0
+    # An UNDELIVERABLE message is kept as long as it could still be sent again.
+    assert RETENTION > LONGEST_SHELF_LIFE

@@ -53,6 +53,7 @@ def test_the_schedules_fire_every_few_minutes_and_disputes_at_01_and_31():
     }
     assert schedules["resolve_expired_disputes"].next_run == datetime(2025, 1, 20, 9, 1, tzinfo=UTC)
     assert schedules["expire_invites"].schedule_type == Schedule.DAILY
+    assert schedules["prune_outbox"].schedule_type == Schedule.DAILY
     assert schedules["prune_rate_limits"].schedule_type == Schedule.HOURLY
     assert not any(s.schedule_type == Schedule.CRON for s in schedules.values())
     assert all(s.repeats == -1 for s in schedules.values())
@@ -63,6 +64,7 @@ def test_other_apps_tasks_are_named_by_dotted_path_and_ours_resolve():
     funcs = dict(Schedule.objects.values_list("name", "func"))
     assert funcs["deliver_outbox"] == "telegram_bot.tasks.deliver_outbox"
     assert funcs["prune_rate_limits"] == "habitpact.ratelimit.prune_rate_limits"
+    assert funcs["prune_outbox"] == "outbox.tasks.prune_outbox"
     for job in JOBS:
         if job.func.startswith("pacts."):
             assert callable(pydoc.locate(job.func)), job.func
