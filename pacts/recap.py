@@ -28,7 +28,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery, Sum
+from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import formats
 from django.utils.dates import WEEKDAYS_ABBR
@@ -39,7 +39,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ledger.models import LedgerEntry, balance_column
 
 from .models import Pact, PactDay, User
-from .stats import last_miss_date, streak_filter
+from .stats import current_streak
 from .templatetags.hp import format_money, owes_text
 
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -168,9 +168,8 @@ def recap_card(
     stats = {
         pk: (streak, change, balance)
         for pk, streak, change, balance in Pact.objects.filter(pk__in=ids)
-        .annotate(last_miss=last_miss_date(OuterRef("pk")))
         .annotate(
-            streak=Count("days", filter=streak_filter(F("last_miss"), prefix="days__")),
+            streak=current_streak(OuterRef("pk")),
             change=Coalesce(Subquery(moved, output_field=IntegerField()), 0),
             balance=balance_column(),
         )

@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, F, Func, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, F, Func, OuterRef, QuerySet
 from django.utils import timezone
 
 from ledger.models import LedgerEntry, balances_of
@@ -46,7 +46,7 @@ from .models import (
     members_by_pact,
 )
 from .schedule import local_deadline
-from .stats import last_miss_date, streak_filter
+from .stats import current_streak, day_count
 
 log = logging.getLogger(__name__)
 
@@ -443,15 +443,14 @@ def week_stats(pact_ids, start: date, end: date) -> dict:
     in `pacts/stats.py`, shared with `actions.pact_stats`.
     """
     S = PactDay.Status
-    in_week = Q(days__date__gte=start, days__date__lte=end)
+    pact = OuterRef("pk")
     rows = (
         Pact.objects.filter(pk__in=pact_ids)
-        .annotate(last_miss=last_miss_date(OuterRef("pk")))
         .annotate(
-            done=Count("days", filter=in_week & Q(days__status=S.DONE)),
-            missed=Count("days", filter=in_week & Q(days__status=S.MISSED)),
-            skipped=Count("days", filter=in_week & Q(days__status=S.SKIPPED)),
-            streak=Count("days", filter=streak_filter(F("last_miss"), prefix="days__")),
+            done=day_count(pact, date__gte=start, date__lte=end, status=S.DONE),
+            missed=day_count(pact, date__gte=start, date__lte=end, status=S.MISSED),
+            skipped=day_count(pact, date__gte=start, date__lte=end, status=S.SKIPPED),
+            streak=current_streak(pact),
         )
         .values_list("pk", "done", "missed", "skipped", "streak")
     )
