@@ -16,8 +16,7 @@ from datetime import date, datetime, time, timedelta
 from babel.numbers import list_currencies
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -43,7 +42,7 @@ from .limits import (
 )
 from .models import Pact, PactDay, PactParticipant, SkipRequest, User, bot_link, new_invite_code
 from .schedule import is_valid_timezone
-from .stats import current_streak, day_count
+from .stats import Counted, current_streak
 
 log = logging.getLogger(__name__)
 
@@ -600,7 +599,8 @@ class PactStats:
 
 def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
     """Counts over days up to today, the current streak, and the fair-play counts, in
-    one query (a grouped count over the pact's days, breaks as a subquery).
+    one query: a grouped count over the pact's days, and the streak, breaks and skip
+    requests as `Counted` subqueries (evaluated once, not once per day: see there).
 
     The streak rule is in `pacts/stats.py`.
     """
@@ -612,53 +612,46 @@ def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
     S = PactDay.Status
     R = PactDay.Resolution
 
-    def days(**conditions) -> Coalesce:
-        return day_count(OuterRef("pk"), date__lte=today, **conditions)
+    def days(**conditions) -> Count:
+        return Count("days", filter=Q(days__date__lte=today, **conditions))
 
-    breaks_taken = (
+    breaks_taken = Counted(
         Break.objects.filter(
             pact=OuterRef("pk"),
             start_date__lte=today,
             status__in=[Break.Status.APPROVED, Break.Status.ENDED],
         )
-        .values("pact")
-        .annotate(n=Count("pk"))
-        .values("n")
     )
 
-    def skip_requests(status: str) -> Coalesce:
-        answered = (
-            SkipRequest.objects.filter(day__pact=OuterRef("pk"), status=status)
-            .values("day__pact")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return Coalesce(Subquery(answered), 0)
+    def skip_requests(status: str) -> Counted:
+        return Counted(SkipRequest.objects.filter(day__pact=OuterRef("pk"), status=status))
 
     row = (
         Pact.objects.filter(pk=pact.pk)
         .annotate(
             n_total=days(),
-            n_done=days(status=S.DONE),
-            n_missed=days(status=S.MISSED),
-            n_disputed=days(status=S.DISPUTED),
-            n_skipped=days(status=S.SKIPPED),
-            n_waived=days(status=S.WAIVED),
+            n_done=days(days__status=S.DONE),
+            n_missed=days(days__status=S.MISSED),
+            n_disputed=days(days__status=S.DISPUTED),
+            n_skipped=days(days__status=S.SKIPPED),
+            n_waived=days(days__status=S.WAIVED),
             n_streak=current_streak(OuterRef("pk")),
-            n_skips_month=day_count(
-                OuterRef("pk"),
-                status=S.SKIPPED,
-                skip_used_allowance=True,  # the initiator's own (rule 8)
-                date__gte=month_first,
-                date__lte=month_last,
+            n_skips_month=Count(
+                "days",
+                filter=Q(
+                    days__status=S.SKIPPED,
+                    days__skip_used_allowance=True,  # the initiator's own (rule 8)
+                    days__date__gte=month_first,
+                    days__date__lte=month_last,
+                ),
             ),
-            n_disputes=days(disputed_at__isnull=False),
-            n_conceded=days(resolution=R.CONCEDED),
-            n_rejected=days(resolution=R.REJECTED, status=S.DONE),
-            n_withdrawn=days(resolution=R.WITHDRAWN, status=S.DONE),
-            n_expired=days(resolution=R.DONE_STANDS),
-            n_approvals=days(approved_at__isnull=False),
-            n_breaks=Coalesce(Subquery(breaks_taken), 0),
+            n_disputes=days(days__disputed_at__isnull=False),
+            n_conceded=days(days__resolution=R.CONCEDED),
+            n_rejected=days(days__resolution=R.REJECTED, days__status=S.DONE),
+            n_withdrawn=days(days__resolution=R.WITHDRAWN, days__status=S.DONE),
+            n_expired=days(days__resolution=R.DONE_STANDS),
+            n_approvals=days(days__approved_at__isnull=False),
+            n_breaks=breaks_taken,
             n_requests_approved=skip_requests(SkipRequest.Status.APPROVED),
             n_requests_declined=skip_requests(SkipRequest.Status.DECLINED),
         )
