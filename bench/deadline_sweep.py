@@ -329,10 +329,13 @@ messages AS (
 SELECT (SELECT count(*) FROM due), (SELECT count(*) FROM entries),
        (SELECT count(*) FROM messages)
 """
+# Only the measured sweep's writes (history is dated earlier and already sent).
 FLOOR_COUNTS_SQL = (
-    "SELECT (SELECT count(*) FROM bench_floor.pact_days WHERE status = 'MISSED'),"
-    " (SELECT count(*) FROM bench_floor.ledger_entries WHERE type = 'FORFEIT'),"
-    " (SELECT count(*) FROM bench_floor.outbox WHERE kind = 'missed')"
+    "SELECT (SELECT count(*) FROM bench_floor.pact_days"
+    "   WHERE status = 'MISSED' AND date = '2025-01-20'),"
+    " (SELECT count(*) FROM bench_floor.ledger_entries"
+    "   WHERE type = 'FORFEIT' AND created_at = %s),"
+    " (SELECT count(*) FROM bench_floor.outbox WHERE kind = 'missed' AND status = 'PENDING')"
 )
 
 # History (--history H): before the measured sweep, every pact gets H decided days
@@ -378,6 +381,40 @@ FROM generate_series(1, %(n)s) g, generate_series(4, least(%(h)s, %(kept)s), 4) 
 """
 HISTORY_SQL = HISTORY_SQL.replace("{history_day_id}", HISTORY_DAY_ID)
 
+# The same history on the floor's bare schema (spec ids: random UUIDs), so the floor's
+# own growth with history is measured too: what the spec's indexes alone cost.
+FLOOR_HISTORY_SQL = """
+INSERT INTO bench_floor.pact_days (id, pact_id, date, status, deadline_at, checked_in_at,
+                                   checked_in_by_user_id, dispute_open_until)
+SELECT md5('h' || g || ':' || k)::uuid, md5('p' || g)::uuid, date '2025-01-20' - k,
+       CASE WHEN k %% 4 = 0 THEN 'MISSED' ELSE 'DONE' END,
+       timestamptz '2025-01-20 21:00+00' - k * interval '1 day',
+       CASE WHEN k %% 4 = 0 THEN NULL
+            ELSE timestamptz '2025-01-20 20:00+00' - k * interval '1 day' END,
+       CASE WHEN k %% 4 = 0 THEN NULL ELSE md5('u' || (2 * g - 1))::uuid END,
+       CASE WHEN k %% 4 = 0 THEN NULL
+            ELSE timestamptz '2025-01-21 08:00+00' - k * interval '1 day' END
+FROM generate_series(1, %(n)s) g, generate_series(1, %(h)s) k;
+INSERT INTO bench_floor.ledger_entries (pact_id, pact_day_id, type, amount, from_user_id,
+                                        to_user_id, note, created_at)
+SELECT md5('p' || g)::uuid, md5('h' || g || ':' || k)::uuid, 'FORFEIT', 100 + g %% 900,
+       md5('u' || (2 * g - 1))::uuid, md5('u' || (2 * g))::uuid, 'Missed check-in',
+       timestamptz '2025-01-20 21:00+00' - k * interval '1 day'
+FROM generate_series(1, %(n)s) g, generate_series(4, %(h)s, 4) k;
+INSERT INTO bench_floor.outbox (user_id, chat_id, kind, payload, dedupe_key, status,
+                                attempts, sent_at)
+SELECT md5('u' || (2 * g - r))::uuid, 100000000 + 2 * g - r, 'missed',
+       jsonb_build_object('pact_id', md5('p' || g)::uuid::text,
+                          'day_id', md5('h' || g || ':' || k)::uuid::text,
+                          'date', to_char(date '2025-01-20' - k, 'YYYY-MM-DD'),
+                          'amount', 100 + g %% 900),
+       'missed:' || md5('h' || g || ':' || k)::uuid::text || ':'
+           || md5('u' || (2 * g - r))::uuid::text,
+       'SENT', 1, now()
+FROM generate_series(1, %(n)s) g, generate_series(4, least(%(h)s, %(kept)s), 4) k,
+     (VALUES (1), (0)) AS roles(r);
+"""
+
 
 def ensure_database() -> None:
     import psycopg
@@ -417,18 +454,30 @@ def seed(n: int, history: int = 0) -> None:
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
         tables = "users, pacts, pact_participants, pact_days, ledger_entries, outbox"
         conn.execute(f"VACUUM ANALYZE {tables}")
+        # Every measured run starts just after a checkpoint, as a sweep in production
+        # runs within `checkpoint_timeout` of one: each page it is first to change logs a
+        # full-page image. Without this, whether the seed's own WAL had just triggered a
+        # checkpoint decided how much of that a run paid.
+        conn.execute("CHECKPOINT")
 
 
-def seed_floor(n: int) -> None:
+def seed_floor(n: int, history: int = 0) -> None:
     """A fresh floor schema per run (dropped and rebuilt, so no TRUNCATE is needed)."""
     import psycopg
+
+    from outbox.tasks import RETENTION
 
     # Client-side binding: the DDL is many statements in one string (one transaction).
     with psycopg.connect(DATABASE_URL, cursor_factory=psycopg.ClientCursor) as conn:
         conn.execute(FLOOR_DDL, {"n": n})
+        if history:
+            conn.execute("SET session_replication_role = replica")  # as `seed` does
+            conn.execute(FLOOR_HISTORY_SQL, {"n": n, "h": history, "kept": RETENTION.days})
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
-        for table in ("users", "pacts", "pact_participants", "pact_days"):
+        for table in ("users", "pacts", "pact_participants", "pact_days", "ledger_entries"):
             conn.execute(f"VACUUM ANALYZE {FLOOR_SCHEMA}.{table}")
+        conn.execute(f"VACUUM ANALYZE {FLOOR_SCHEMA}.outbox")
+        conn.execute("CHECKPOINT")  # see `seed`
 
 
 def rss_kib(field: str) -> int:
@@ -443,6 +492,23 @@ def backend_cpu_seconds(pid: int) -> float:
     database's own work, whatever else the machine is doing."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wal_written() -> tuple[int, int]:
+    """WAL bytes and full-page images the whole server has written so far (pg_stat_wal):
+    the sweep's write volume, as the bench is the only writer. A page's first change
+    after a checkpoint logs the whole 8 kB page, so scattered writes cost far more WAL
+    than the rows they change."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # This backend's counts reach pg_stat_wal when its transaction ends: force it.
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute(
+            "SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn, wal_fpi FROM pg_stat_wal"
+        )
+        lsn, fpi = cursor.fetchone()
+        return int(lsn), int(fpi)
 
 
 def reference(now) -> int:
@@ -526,10 +592,12 @@ def child(mode: str) -> None:
     run["orm"] = lambda: orm_sweep(now)
     run["floor"] = lambda: floor(now)
     run["sweep+hist"] = run["sweep"]
+    run["floor+hist"] = run["floor"]
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
     db_cpu_before = backend_cpu_seconds(backend)
+    wal_before = wal_written()
     rss_before = rss_kib("VmRSS")
     tracemalloc.start()
     started = time.perf_counter()
@@ -540,17 +608,19 @@ def child(mode: str) -> None:
     rss_growth = rss_kib("VmHWM") - rss_before
     # The threads of "sweep x2" use backends of their own, which this one does not count.
     db_cpu = None if mode == "sweep x2" else backend_cpu_seconds(backend) - db_cpu_before
+    (wal_after, fpi_after), (wal_start, fpi_start) = wal_written(), wal_before
+    wal_bytes, wal_fpi = wal_after - wal_start, fpi_after - fpi_start
     with connection.cursor() as cursor:
         # Only this sweep's writes: history rows are dated earlier and already sent.
         cursor.execute(
             FLOOR_COUNTS_SQL
-            if mode == "floor"
+            if mode in ("floor", "floor+hist")
             else "SELECT (SELECT count(*) FROM pact_days"
             "   WHERE status = 'MISSED' AND date = '2025-01-20'),"
             " (SELECT count(*) FROM ledger_entries WHERE type = 'FORFEIT'"
             "   AND created_at = %s),"
             " (SELECT count(*) FROM outbox WHERE kind = 'missed' AND status = 'PENDING')",
-            None if mode == "floor" else [now],
+            [now],
         )
         missed, forfeits, messages = cursor.fetchone()
     print(
@@ -564,14 +634,16 @@ def child(mode: str) -> None:
                 "missed": missed,
                 "forfeits": forfeits,
                 "messages": messages,
+                "wal_bytes": wal_bytes,
+                "wal_fpi": wal_fpi,
             }
         )
     )
 
 
 def measure(n: int, mode: str, history: int = 0) -> dict:
-    if mode == "floor":
-        seed_floor(n)
+    if mode in ("floor", "floor+hist"):
+        seed_floor(n, history if mode == "floor+hist" else 0)
     else:
         seed(n, history if mode == "sweep+hist" else 0)
     out = subprocess.run(
@@ -731,14 +803,15 @@ def main() -> None:
     modes = ["floor", "sweep"] + ([] if args.no_reference else ["reference"])
     modes += ["sweep x2"] if args.workers else []
     modes += ["orm"] if args.orm else []
-    modes += ["sweep+hist"] if args.history else []
+    modes += ["floor+hist", "sweep+hist"] if args.history else []
     print(f"database {DATABASE_URL}; one overdue day per active pact; exact results checked")
     if args.history:
         print(f"sweep+hist: the same sweep, each pact with {args.history} decided days before")
     print(f"{load()} (before)")
     print(
         f"{'N':>8} {'path':>10} {'seconds':>8} {'db CPU s':>9} {'days/s':>9} {'heap peak':>10}"
-        f" {'RSS growth':>11} {'vs floor':>9} {'CPU vs floor':>13}  load (1/5/15 min)"
+        f" {'RSS growth':>11} {'WAL kB/day':>11} {'FPI/day':>8} {'vs floor':>9}"
+        f" {'CPU vs floor':>13}  load (1/5/15 min)"
     )
     ratios = []
     for n in args.n:
@@ -757,12 +830,18 @@ def main() -> None:
                 f"{n:>8} {mode:>10} {r['seconds']:>8.2f} {cpu:>9}"
                 f" {n / r['seconds']:>9,.0f}"
                 f" {r['heap_peak_kib'] / 1024:>8.1f}MB {r['rss_growth_kib'] / 1024:>9.1f}MB"
+                f" {r['wal_bytes'] / 1024 / n:>11.2f} {r['wal_fpi'] / n:>8.2f}"
                 f" {vs_floor:>9} {cpu_vs_floor:>13}  {r['load']}",
                 flush=True,
             )
         sweep, floor_r = results["sweep"], results["floor"]
         if args.history:
-            hist = results["sweep+hist"]
+            hist, floor_hist = results["sweep+hist"], results["floor+hist"]
+            print(
+                f"{n:>8} floor_history_ratio {floor_hist['seconds'] / floor_r['seconds']:.2f}"
+                f" (seconds; database CPU {floor_hist['db_cpu'] / floor_r['db_cpu']:.2f}x):"
+                " the spec's own schema with the same history"
+            )
             print(
                 f"{n:>8} history_ratio {hist['seconds'] / sweep['seconds']:.2f}"
                 f" (seconds; database CPU {hist['db_cpu'] / sweep['db_cpu']:.2f}x)"

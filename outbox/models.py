@@ -216,8 +216,16 @@ class OutboxMessage(models.Model):
         FAILED = "FAILED"
 
     id = models.BigAutoField(primary_key=True)
+    # No database FK: users are never deleted, only tombstoned (`pacts.privacy`), since
+    # the append-only ledger points at them, and the ORM still cascades a delete. The
+    # constraint guarded nothing, yet cost one FK check (a FOR KEY SHARE row lock) per
+    # row at COMMIT: 10 000 per deadline-sweep batch, an eighth of the batch's time
+    # (bench/deadline_sweep.py). The index stays: the export and the erase read by user.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outbox"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="outbox",
+        db_constraint=False,
     )
     chat_id = models.BigIntegerField()
     kind = models.CharField(max_length=40)

@@ -139,8 +139,8 @@ def user_delete(user: User, *, now: datetime | None = None) -> User:
 
     now = now or timezone.now()
     with transaction.atomic():
-        # NO KEY, as `Pact.lock()`: ledger and outbox rows point at users, and their
-        # deferred FK checks (FOR KEY SHARE at commit) must not wait on this lock while
+        # NO KEY, as `Pact.lock()`: ledger rows point at users, and their deferred FK
+        # checks (FOR KEY SHARE at commit) must not wait on this lock while
         # the close below waits on a day the deadline sweep holds.
         user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
         if user.deleted_at is not None:

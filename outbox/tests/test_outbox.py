@@ -184,6 +184,24 @@ def test_the_table_keeps_its_name_and_belongs_to_the_outbox_app():
     assert "outbox" in connection.introspection.table_names()
 
 
+@pytest.mark.postgres_only
+def test_messages_carry_no_database_fk_to_users_but_the_ledger_keeps_its_own():
+    """outbox/0002: users are tombstoned, never deleted, so the outbox skips the FK check
+    each message paid at COMMIT; the ledger's FKs to users stay (the spec's DDL)."""
+
+    def user_fks(table):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_constraint WHERE contype = 'f'"
+                " AND conrelid = %s::regclass AND confrelid = 'users'::regclass",
+                [table],
+            )
+            return cursor.fetchone()[0]
+
+    assert user_fks("outbox") == 0
+    assert user_fks("ledger_entries") == 3  # from, to, created by
+
+
 def test_pruning_deletes_only_messages_finished_a_month_ago_never_a_queued_one(initiator):
     from outbox.tasks import RETENTION, prune_outbox
     from pacts.reach import LONGEST_SHELF_LIFE
