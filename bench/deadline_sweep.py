@@ -474,9 +474,8 @@ def seed_floor(n: int, history: int = 0) -> None:
             conn.execute("SET session_replication_role = replica")  # as `seed` does
             conn.execute(FLOOR_HISTORY_SQL, {"n": n, "h": history, "kept": RETENTION.days})
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
-        for table in ("users", "pacts", "pact_participants", "pact_days", "ledger_entries"):
-            conn.execute(f"VACUUM ANALYZE {FLOOR_SCHEMA}.{table}")
-        conn.execute(f"VACUUM ANALYZE {FLOOR_SCHEMA}.outbox")
+        tables = ("users", "pacts", "pact_participants", "pact_days", "ledger_entries", "outbox")
+        conn.execute("VACUUM ANALYZE " + ", ".join(f"{FLOOR_SCHEMA}.{t}" for t in tables))
         conn.execute("CHECKPOINT")  # see `seed`
 
 
