@@ -8,7 +8,7 @@ all count it with `current_streak`.
 
 from datetime import date
 
-from django.db.models import IntegerField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import IntegerField, Max, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from .models import PactDay
@@ -31,10 +31,10 @@ class Counted(Subquery):
         super().__init__(queryset.order_by().values("pk"), **extra)
 
 
-def day_count(pact: OuterRef, *conditions: Q, **filters) -> Counted:
+def day_count(pact: OuterRef, **filters) -> Counted:
     """How many of the pact's days (`pact` an `OuterRef("pk")` from a Pact query) match:
     a read of the pact's days through its (pact, date) index, once per pact."""
-    return Counted(PactDay.objects.filter(*conditions, pact=pact, **filters))
+    return Counted(PactDay.objects.filter(pact=pact, **filters))
 
 
 def current_streak(pact: OuterRef) -> Counted:

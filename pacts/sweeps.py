@@ -46,7 +46,7 @@ from .models import (
     members_by_pact,
 )
 from .schedule import local_deadline
-from .stats import current_streak, day_count
+from .stats import Counted, current_streak, day_count
 
 log = logging.getLogger(__name__)
 
@@ -444,12 +444,16 @@ def week_stats(pact_ids, start: date, end: date) -> dict:
     """
     S = PactDay.Status
     pact = OuterRef("pk")
+
+    def in_week(status: str) -> Counted:
+        return day_count(pact, date__gte=start, date__lte=end, status=status)
+
     rows = (
         Pact.objects.filter(pk__in=pact_ids)
         .annotate(
-            done=day_count(pact, date__gte=start, date__lte=end, status=S.DONE),
-            missed=day_count(pact, date__gte=start, date__lte=end, status=S.MISSED),
-            skipped=day_count(pact, date__gte=start, date__lte=end, status=S.SKIPPED),
+            done=in_week(S.DONE),
+            missed=in_week(S.MISSED),
+            skipped=in_week(S.SKIPPED),
             streak=current_streak(pact),
         )
         .values_list("pk", "done", "missed", "skipped", "streak")
