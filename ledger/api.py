@@ -20,6 +20,7 @@ from habitpact.api import (
     error_responses,
     page_params,
     page_query_serializer,
+    represent,
 )
 from pacts.actions import balance_of, pact_for
 from pacts.api import PACT_ID, parsed
@@ -116,7 +117,7 @@ class LedgerView(APIView):
             for entry in page
         ]
         body = {"entries": items, "balance": balance_of(pact), "total_entries": total}
-        return Response(LedgerSerializer(body).data)
+        return Response(represent(LedgerSerializer, body))
 
 
 class SettlementListView(APIView):
@@ -130,7 +131,7 @@ class SettlementListView(APIView):
         """Settlement history, newest first."""
         pact = pact_for(request.user, pact_id)
         settlements = list(Settlement.objects.filter(pact=pact).order_by("-created_at", "-id"))
-        return Response(SettlementListSerializer({"settlements": settlements}).data)
+        return Response(represent(SettlementListSerializer, {"settlements": settlements}))
 
     @extend_schema(
         operation_id="settlements_create",
@@ -148,7 +149,7 @@ class SettlementListView(APIView):
             "api_settlement_proposed",
             extra={"settlement_id": str(settlement.pk), "pact_id": str(pact.pk)},
         )
-        body = SettlementResponseSerializer({"settlement": settlement}).data
+        body = represent(SettlementResponseSerializer, {"settlement": settlement})
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -163,7 +164,7 @@ class SettlementConfirmView(APIView):
     def post(self, request, settlement_id):
         """Confirm (each party); the second confirmation writes the SETTLEMENT entry."""
         settlement = settlement_confirm(settlement_for(request.user, settlement_id), request.user)
-        return Response(SettlementResponseSerializer({"settlement": settlement}).data)
+        return Response(represent(SettlementResponseSerializer, {"settlement": settlement}))
 
 
 class SettlementCancelView(APIView):
@@ -177,4 +178,4 @@ class SettlementCancelView(APIView):
     def post(self, request, settlement_id):
         """Cancel a pending settlement (either party)."""
         settlement = settlement_cancel(settlement_for(request.user, settlement_id), request.user)
-        return Response(SettlementResponseSerializer({"settlement": settlement}).data)
+        return Response(represent(SettlementResponseSerializer, {"settlement": settlement}))

@@ -30,6 +30,7 @@ from habitpact.api import (
     page_params,
     page_query_serializer,
     query_params,
+    represent,
 )
 from habitpact.auth import issue_token, user_from_init_data, validate_init_data
 from ledger.models import balance_column
@@ -520,7 +521,7 @@ def pact_detail(pact: Pact, user: User) -> dict:
         if is_open_invite and pact.created_by_user_id == user.pk
         else None,
     }
-    return PactDetailSerializer(body).data
+    return represent(PactDetailSerializer, body)
 
 
 def day_of(user: User, pact_id, day: str) -> PactDay:
@@ -530,7 +531,7 @@ def day_of(user: User, pact_id, day: str) -> PactDay:
 
 
 def day_body(day: PactDay) -> dict:
-    return DayResponseSerializer({"day": day}).data
+    return represent(DayResponseSerializer, {"day": day})
 
 
 # --- auth and the user's own settings -------------------------------------------------
@@ -555,9 +556,10 @@ class TelegramAuthView(APIView):
         user, is_new = user_from_init_data(validate_init_data(data["init_data"]))
         log.info("api_signed_in", extra={"user_id": str(user.pk), "is_new_user": is_new})
         return Response(
-            AuthResponseSerializer(
-                {"user": user, "token": issue_token(user), "is_new_user": is_new}
-            ).data
+            represent(
+                AuthResponseSerializer,
+                {"user": user, "token": issue_token(user), "is_new_user": is_new},
+            )
         )
 
 
@@ -570,7 +572,7 @@ class MeView(APIView):
         responses={200: MeResponseSerializer, **error_responses()},
     )
     def get(self, request):
-        return Response(MeResponseSerializer({"user": request.user}).data)
+        return Response(represent(MeResponseSerializer, {"user": request.user}))
 
     @extend_schema(
         operation_id="users_me_update",
@@ -580,7 +582,7 @@ class MeView(APIView):
     )
     def patch(self, request):
         user = user_update_settings(request.user, **parsed(request, UserSettingsRequest))
-        return Response(MeResponseSerializer({"user": user}).data)
+        return Response(represent(MeResponseSerializer, {"user": user}))
 
     @privacy_api.DELETE_SCHEMA
     def delete(self, request):
@@ -601,7 +603,7 @@ class WriteAccessView(APIView):
         (Telegram also tells the bot; this makes the change show at once. Saying so
         falsely only costs a refused message, which turns it off again.)"""
         messages_allowed(request.user, source="mini_app")
-        return Response(MeResponseSerializer({"user": request.user}).data)
+        return Response(represent(MeResponseSerializer, {"user": request.user}))
 
 
 # --- pacts ---------------------------------------------------------------------------------
@@ -651,7 +653,7 @@ class PactListView(APIView):
                     "today": days[pact.pk],
                 }
             )
-        return Response(PactListSerializer({"pacts": items}).data)
+        return Response(represent(PactListSerializer, {"pacts": items}))
 
     @extend_schema(
         operation_id="pacts_create",
@@ -667,7 +669,7 @@ class PactListView(APIView):
         log.info(
             "api_pact_created", extra={"pact_id": str(pact.pk), "user_id": str(request.user.pk)}
         )
-        body = PactCreatedSerializer({"pact": pact, "invite_link": invite_link(pact)}).data
+        body = represent(PactCreatedSerializer, {"pact": pact, "invite_link": invite_link(pact)})
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -715,7 +717,7 @@ class PactDeclineView(APIView):
         """Decline the invitation (the invited partner). Needs the invite code, as
         accepting does."""
         pact = pact_decline(invited_pact(request, pact_id), request.user)
-        return Response(PactOnlySerializer({"pact": pact}).data)
+        return Response(represent(PactOnlySerializer, {"pact": pact}))
 
 
 class PactCancelView(APIView):
@@ -777,7 +779,7 @@ class DayListView(APIView):
             else []
         )
         body = {"days": page, "total": total, "limit": limit, "offset": offset}
-        return Response(DayListSerializer(body).data)
+        return Response(represent(DayListSerializer, body))
 
 
 class DayDetailView(APIView):
@@ -972,7 +974,7 @@ class InviteView(APIView):
         body = {"pact": None, "initiator": None, "status": invite_status(pact)}
         if invite_shows_terms(pact, request.user):
             body |= {"pact": pact, "initiator": pact.created_by_user}
-        return Response(InvitePreviewSerializer(body).data)
+        return Response(represent(InvitePreviewSerializer, body))
 
 
 class InviteAcceptView(APIView):

@@ -23,7 +23,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from habitpact.api import StrictCharField, body_error_responses, error_responses
+from habitpact.api import StrictCharField, body_error_responses, error_responses, represent
 
 from .actions import pact_for
 from .breaks import (
@@ -105,7 +105,7 @@ def break_data(brk: Break, user: User) -> dict:
 
 
 def break_json(brk: Break, user: User) -> dict:
-    return BreakSerializer(break_data(brk, user)).data
+    return represent(BreakSerializer, break_data(brk, user))
 
 
 BREAK_FIELDS = (

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from telegram.error import TelegramError
 
-from habitpact.api import ErrorSerializer, error_responses
+from habitpact.api import ErrorSerializer, error_responses, represent
 from habitpact.errors import DomainError
 from pacts.actions import invite_link, invite_to_share
 from pacts.api import PACT_ID
@@ -69,11 +69,12 @@ class PreparedInviteView(APIView):
             raise unavailable from None
         log.info("invite_prepared", extra={"pact_id": str(pact.pk)})
         return Response(
-            PreparedInviteSerializer(
+            represent(
+                PreparedInviteSerializer,
                 {
                     "prepared_message_id": prepared.id,
                     "expires_at": prepared.expiration_date,
                     "invite_link": link,
-                }
-            ).data
+                },
+            )
         )
