@@ -3,7 +3,7 @@
 Every API module (pacts/api.py, ledger/api.py, and later ones such as the users/me
 deletion and export endpoints) builds on this:
 
-- `TelegramAuthentication`: DRF authentication over `habitpact.auth.user_from_authorization`
+- `TelegramAuthentication`: DRF authentication over `habitpact.auth.signed_in`
   (`Authorization: Bearer <jwt>` or `Authorization: tma <initData>`). It is the project's
   default (settings.REST_FRAMEWORK), so a new `APIView` is authenticated without asking.
 - `exception_handler`: every error, ours (`DomainError`) and DRF's own, becomes
@@ -47,8 +47,9 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from habitpact.auth import user_from_authorization
+from habitpact.auth import signed_in
 from habitpact.errors import DomainError
+from habitpact.ratelimit import SpecRateThrottle
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +74,17 @@ class TelegramAuthentication(BaseAuthentication):
     """`Authorization: Bearer <jwt>` (from POST /auth/telegram) or `tma <initData>`."""
 
     def authenticate(self, request):
+        """The user, and the throttle's count for this request made in the same round
+        trip (`SpecRateThrottle.counted_at_sign_in`)."""
         header = request.META.get("HTTP_AUTHORIZATION", "")
+        view = (getattr(request, "parser_context", None) or {}).get("view")
+        scope = SpecRateThrottle.scope_counted_by(request, view)
         try:
-            user = user_from_authorization(header)
+            user, counted = signed_in(header, counting=scope)
         except DomainError as error:
             raise AuthFailed(error) from None
+        if counted is not None:
+            SpecRateThrottle.counted_at_sign_in(request, scope, counted)
         return None if user is None else (user, None)
 
     def authenticate_header(self, request) -> str:

@@ -23,12 +23,14 @@ import jwt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
 from habitpact.errors import DomainError
 from habitpact.i18n import activate_for
+from habitpact.ratelimit import RateResult, count, count_with, pk_who, user_who
 
 # Sent (user=, at=) when signed initData says the user lets the bot write to them
 # (rule 17) while we think otherwise; pacts.reach records it. A signal, because the
@@ -186,8 +188,9 @@ def issue_token(user: AbstractBaseUser) -> str:
     return jwt.encode(claims, settings.JWT_SECRET, algorithm="HS256")
 
 
-def user_from_token(token: str) -> AbstractBaseUser:
-    """The user a bearer token names. Only HS256 with our key; expiry enforced."""
+def _token_users(token: str):
+    """The users a bearer token can name (one or none), and the claimed user's id.
+    Only HS256 with our key; expiry enforced."""
     try:
         claims = jwt.decode(
             token,
@@ -201,34 +204,64 @@ def user_from_token(token: str) -> AbstractBaseUser:
         ) from None
     except jwt.PyJWTError:
         raise DomainError("UNAUTHORIZED", _("Sign in again.")) from None
-    user = (
-        get_user_model()
-        .objects.filter(
-            pk=claims["user_id"],
-            telegram_user_id=claims["telegram_user_id"],
-            is_active=True,
-            deleted_at__isnull=True,
-        )
-        .first()
+    model = get_user_model()
+    try:
+        pk = model._meta.pk.to_python(claims["user_id"])
+    except ValidationError:
+        raise DomainError("UNAUTHORIZED", _("Sign in again.")) from None
+    users = model.objects.filter(
+        pk=pk,
+        telegram_user_id=claims["telegram_user_id"],
+        is_active=True,
+        deleted_at__isnull=True,
     )
+    return users, pk
+
+
+def _known(user: AbstractBaseUser | None) -> AbstractBaseUser:
     if user is None:
         raise DomainError("UNAUTHORIZED", _("Sign in again."))
     return user
+
+
+def user_from_token(token: str) -> AbstractBaseUser:
+    """The user a bearer token names."""
+    users, _user_id = _token_users(token)
+    return _known(users.first())
 
 
 def user_from_authorization(header: str) -> AbstractBaseUser | None:
     """The user an `Authorization` header names; None when there is no such header.
     Raises DomainError for a header that is present but wrong. The rest of the request
     speaks the user's language (habitpact.i18n; the middleware restores the thread's)."""
+    return signed_in(header)[0]
+
+
+def signed_in(
+    header: str, *, counting: str | None = None
+) -> tuple[AbstractBaseUser | None, RateResult | None]:
+    """`user_from_authorization(header)`, and with `counting` (a rate-limit scope) one
+    count of it by that user, the RateResult beside the user (None when nobody signed
+    in: the caller counts by address then). A bearer token's lookup and count share a
+    round trip (`ratelimit.count_with`). A refused count raises nothing here: the
+    caller decides what to answer."""
     if not header:
-        return None
+        return None, None
     scheme, _sep, credentials = header.partition(" ")
     scheme = scheme.lower()
+    counted = None
     if scheme == "bearer" and credentials:
-        user = user_from_token(credentials.strip())
+        users, user_id = _token_users(credentials.strip())
+        if counting is None:
+            user = _known(users.first())
+        else:
+            found, counted = count_with(counting, pk_who(user_id), users)
+            user = _known(found)
     elif scheme == "tma" and credentials:
         user, _new = user_from_init_data(validate_init_data(credentials.strip()))
+        if counting is not None:
+            counted = count(counting, user_who(user))
     else:
         raise DomainError("UNAUTHORIZED", _("Unsupported Authorization header."))
     activate_for(user)
-    return user
+    return user, counted

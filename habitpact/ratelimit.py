@@ -18,7 +18,9 @@ every process agrees on them. The admin sign-in counts POSTs per IP and per user
 
 Each hit is one atomic UPSERT on `rate_limit_counters` (`habitpact.models`):
 `INSERT ... ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits`,
-so two processes never both read "4" and write "5" (DRF's cache throttles can).
+so two processes never both read "4" and write "5" (DRF's cache throttles can). An API
+request signed in with a bearer token sends it in one statement with the user's lookup
+(`count_with`, on PostgreSQL), so counting costs the request no round trip of its own.
 `prune_rate_limits` (hourly) deletes old windows.
 
 Settings: `RATE_LIMIT_ENABLED` (env, default on; off in the test suite, where the tests
@@ -36,7 +38,7 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.permissions import SAFE_METHODS
@@ -105,8 +107,8 @@ def _no_commit_wait() -> bool:
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
-def _increment(key: str, window_start: datetime) -> int:
-    """One atomic UPSERT; the hits in this window including this one."""
+def _upsert(key: str, window_start: datetime) -> tuple[str, list]:
+    """The counting UPSERT (`... RETURNING hits`) and its parameters."""
     qn = connection.ops.quote_name
     table = qn(RateLimitCounter._meta.db_table)
     # set_config(..., true) is local to the statement's own transaction; SELECT-ing
@@ -123,30 +125,92 @@ def _increment(key: str, window_start: datetime) -> int:
         f"DO UPDATE SET {qn('hits')} = {table}.{qn('hits')} + 1 "
         f"RETURNING {qn('hits')}"
     )
+    return sql, [key, connection.ops.adapt_datetimefield_value(window_start)]
+
+
+def _increment(key: str, window_start: datetime) -> int:
+    """One atomic UPSERT; the hits in this window including this one."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [key, connection.ops.adapt_datetimefield_value(window_start)])
+        cursor.execute(*_upsert(key, window_start))
         return int(cursor.fetchone()[0])
+
+
+@dataclass(frozen=True)
+class _Window:
+    key: str
+    limit: int
+    start: int  # epoch seconds
+    end: int
+    epoch: int
+
+    @classmethod
+    def of(cls, key: str, *, limit: int, window: int, now: datetime | None) -> _Window:
+        epoch = int((now or timezone.now()).timestamp())
+        start = epoch - epoch % window
+        return cls(_counter_key(key), limit, start, start + window, epoch)
+
+    @property
+    def start_at(self) -> datetime:
+        return datetime.fromtimestamp(self.start, UTC)
+
+    def count(self) -> RateResult:
+        return self.result(_increment(self.key, self.start_at))
+
+    def result(self, hits: int) -> RateResult:
+        return RateResult(
+            allowed=hits <= self.limit,
+            hits=hits,
+            limit=self.limit,
+            retry_after=max(1, self.end - self.epoch),
+        )
 
 
 def hit(key: str, *, limit: int, window: int, now: datetime | None = None) -> RateResult:
     """Count one request against `key` in the current `window`-second window."""
-    now = now or timezone.now()
-    epoch = int(now.timestamp())
-    start = epoch - epoch % window
-    hits = _increment(_counter_key(key), datetime.fromtimestamp(start, UTC))
-    return RateResult(
-        allowed=hits <= limit, hits=hits, limit=limit, retry_after=max(1, start + window - epoch)
-    )
+    return _Window.of(key, limit=limit, window=window, now=now).count()
+
+
+def _scoped(scope: str, who: str, now: datetime | None) -> _Window:
+    limit, window = rate_limits()[scope]
+    return _Window.of(f"{scope}:{who}", limit=limit, window=window, now=now)
+
+
+def _logged(result: RateResult, scope: str, who: str) -> RateResult:
+    if not result.allowed:
+        log.info("rate_limited", extra={"scope": scope, "who": who, "hits": result.hits})
+    return result
 
 
 def count(scope: str, who: str, *, now: datetime | None = None) -> RateResult:
     """Count one `scope` action by `who` ("user:<pk>", "ip:<address>") against the
     scope's limit. The one place a key is made, so every door counts alike."""
-    limit, window = rate_limits()[scope]
-    result = hit(f"{scope}:{who}", limit=limit, window=window, now=now)
-    if not result.allowed:
-        log.info("rate_limited", extra={"scope": scope, "who": who, "hits": result.hits})
-    return result
+    return _logged(_scoped(scope, who, now).count(), scope, who)
+
+
+def count_with(scope: str, who: str, queryset: QuerySet) -> tuple[Model | None, RateResult]:
+    """`count(scope, who)` and `queryset.first()` in one round trip to the database.
+
+    The API's throttle counts every request right after the user's lookup; on
+    PostgreSQL the two now share a statement, `WITH hit AS (<the UPSERT>) SELECT ...`,
+    which saves each request a round trip (a data-modifying WITH runs to completion
+    whether or not the lookup finds a row). Elsewhere (SQLite has no such WITH) it is
+    the two statements. Either way the count is the same UPSERT as `count`'s."""
+    counted = _scoped(scope, who, None)
+    if connection.vendor != "postgresql":
+        return queryset.first(), _logged(counted.count(), scope, who)
+    upsert, upsert_params = _upsert(counted.key, counted.start_at)
+    select, select_params = queryset.order_by("pk")[:1].query.sql_with_params()
+    hits = connection.ops.quote_name("hits")
+    rows = list(
+        queryset.model.objects.raw(
+            f"WITH hit AS ({upsert}) SELECT q.*, hit.{hits} AS rate_limit_hits "
+            f"FROM hit LEFT JOIN ({select}) AS q ON true",
+            [*upsert_params, *select_params],
+        )
+    )
+    row = rows[0]
+    result = _logged(counted.result(int(row.rate_limit_hits)), scope, who)
+    return (None if row.pk is None else row), result
 
 
 def limit_user(user, scope: str, *, now: datetime | None = None) -> None:
@@ -163,7 +227,12 @@ def limit_user(user, scope: str, *, now: datetime | None = None) -> None:
 
 
 def user_who(user) -> str:
-    return f"user:{user.pk}"
+    return pk_who(user.pk)
+
+
+def pk_who(pk) -> str:
+    """`user_who` from the user's primary key alone (a bearer token's claim)."""
+    return f"user:{pk}"
 
 
 def prune_rate_limits(now: datetime | None = None) -> int:
@@ -188,7 +257,12 @@ def prune_rate_limits(now: datetime | None = None) -> int:
 
 
 class SpecRateThrottle(BaseThrottle):
-    """The DRF throttle for every API view (settings.REST_FRAMEWORK)."""
+    """The DRF throttle for every API view (settings.REST_FRAMEWORK).
+
+    A signed-in request is counted by the authentication, in the same round trip as
+    the user's lookup (`habitpact.api.TelegramAuthentication`, `count_with`); this
+    throttle then reads that count, and counts itself only what sign-in did not (no
+    Authorization header: by address)."""
 
     wait_seconds: int | None = None
 
@@ -199,16 +273,29 @@ class SpecRateThrottle(BaseThrottle):
             return scope
         return "read" if request.method in SAFE_METHODS else "write"
 
+    @classmethod
+    def scope_counted_by(cls, request, view) -> str | None:
+        """The scope `view` counts this request against, if this throttle guards it."""
+        if view is None or not limits_enabled() or cls not in view.throttle_classes:
+            return None
+        return cls.scope_for(request, view)
+
+    @staticmethod
+    def counted_at_sign_in(request, scope: str, result: RateResult) -> None:
+        request._rate_counted = (scope, result)
+
     def allow_request(self, request, view) -> bool:
         if not limits_enabled():
             return True
         scope = self.scope_for(request, view)
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            who = user_who(user)
-        else:
-            who = f"ip:{self.get_ident(request)}"
-        result = count(scope, who)
+        counted_scope, result = getattr(request, "_rate_counted", (None, None))
+        if counted_scope != scope or result is None:
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                who = user_who(user)
+            else:
+                who = f"ip:{self.get_ident(request)}"
+            result = count(scope, who)
         if not result.allowed:
             self.wait_seconds = result.retry_after
         return result.allowed

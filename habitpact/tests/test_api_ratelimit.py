@@ -7,9 +7,10 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from conftest import make_user
 from habitpact.models import RateLimitCounter
 from habitpact.ratelimit import hit, prune_rate_limits
-from habitpact.testing import sign_init_data
+from habitpact.testing import sign_init_data, tg_user
 from habitpact.tests.api import API, assert_error, client_for
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +176,62 @@ def test_a_count_inside_a_transaction_never_makes_its_commit_asynchronous():
         hit("inside", limit=5, window=60)
         assert synchronous_commit() == "on"
     assert RateLimitCounter.objects.get(key="inside").hits == 1
+
+
+def test_a_token_and_init_data_draw_on_one_budget(limits_on, settings, initiator):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "read": (3, 60)}
+    bearer = client_for(initiator)
+    tma = client_for(None)
+    tma.credentials(HTTP_AUTHORIZATION=f"tma {sign_init_data(tg_user(initiator))}")
+    assert [c.get(f"{API}/users/me").status_code for c in (bearer, tma, bearer)] == [200] * 3
+    assert_limited(tma.get(f"{API}/users/me"), retry_after=60)
+    assert_limited(bearer.get(f"{API}/users/me"), retry_after=60)
+
+
+@pytest.mark.postgres_only
+def test_a_signed_in_request_counts_in_its_lookup_round_trip(limits_on, initiator):
+    client = client_for(initiator)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"{API}/users/me").status_code == 200
+    counting = [q["sql"] for q in queries if "rate_limit_counters" in q["sql"]]
+    assert len(counting) == 1 and '"users"' in counting[0]
+    assert not [q for q in queries if q["sql"].startswith('SELECT "users"')]
+    assert RateLimitCounter.objects.get(key=f"read:user:{initiator.pk}").hits == 1
+
+
+@pytest.mark.postgres_only
+def test_a_token_whose_user_is_gone_is_refused_after_one_count(limits_on, initiator):
+    client = client_for(initiator)
+    type(initiator).objects.filter(pk=initiator.pk).update(is_active=False)
+    assert_error(client.get(f"{API}/users/me"), 401, "UNAUTHORIZED")
+    assert RateLimitCounter.objects.get(key=f"read:user:{initiator.pk}").hits == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_signed_in_requests_are_counted_exactly_once_each(limits_on, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "read": (60, 60)}
+    user = make_user("Racer")
+    threads, per_thread = 6, 12  # 72 requests in one (frozen) window, 60 allowed
+    statuses: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(threads)
+
+    def worker():
+        client = client_for(user)
+        try:
+            barrier.wait()
+            for _ in range(per_thread):
+                status = client.get(f"{API}/users/me").status_code
+                with lock:
+                    statuses.append(status)
+        finally:
+            connection.close()
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    assert RateLimitCounter.objects.get(key=f"read:user:{user.pk}").hits == threads * per_thread
+    assert (statuses.count(200), statuses.count(429)) == (60, 12)
