@@ -6,6 +6,7 @@ rule is written once. Validation errors carry per-field details for forms.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import uuid
@@ -15,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 
 from babel.numbers import list_currencies
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -597,18 +598,15 @@ class PactStats:
     approvals: int = 0  # check-ins the partner marked "Looks good" (rule 11)
 
 
-def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
-    """Counts over days up to today, the current streak, and the fair-play counts, in
-    one query: a grouped count over the pact's days, and the streak, breaks and skip
-    requests as `Counted` subqueries (evaluated once, not once per day: see there).
+def _month_of(day: date) -> tuple[date, date]:
+    first = day.replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
-    The streak rule is in `pacts/stats.py`.
-    """
+
+def _stats_query(pk, today: date, month_first: date, month_last: date):
+    """`pact_stats`'s query, as the ORM builds it."""
     from .breaks import Break  # the model lives beside its rules
 
-    today = pact.local_today(now)
-    month_first = today.replace(day=1)
-    month_last = (month_first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     S = PactDay.Status
     R = PactDay.Resolution
 
@@ -626,8 +624,8 @@ def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
     def skip_requests(status: str) -> Counted:
         return Counted(SkipRequest.objects.filter(day__pact=OuterRef("pk"), status=status))
 
-    row = (
-        Pact.objects.filter(pk=pact.pk)
+    return (
+        Pact.objects.filter(pk=pk)
         .annotate(
             n_total=days(),
             n_done=days(days__status=S.DONE),
@@ -674,8 +672,69 @@ def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
             "n_requests_approved",
             "n_requests_declined",
         )
-        .get()
     )
+
+
+def _stats_params(pk, today: date, month_first: date, month_last: date) -> dict[str, object]:
+    """The query's varying values, as the database driver is given them."""
+    day = PactDay._meta.get_field("date")
+    return {
+        "pk": Pact._meta.pk.get_db_prep_value(pk, connection),
+        "today": day.get_db_prep_value(today, connection),
+        "month_first": day.get_db_prep_value(month_first, connection),
+        "month_last": day.get_db_prep_value(month_last, connection),
+    }
+
+
+@functools.cache
+def _stats_statement(vendor: str) -> tuple[str, list, dict[int, str]]:
+    """`_stats_query` compiled once: its SQL, its parameters, and which of them are
+    the pact and its dates (position -> name).
+
+    Building and compiling the query's 17 annotations cost about 12 ms of Python on
+    every pact screen, against 2.4 ms for the database to answer it. Only the pact and
+    three dates vary, so the query is compiled with stand-ins for them; each position
+    that holds a stand-in is then one of those four, checked by compiling it again with
+    other stand-ins and finding exactly those positions changed."""
+    stand_ins = [
+        (uuid.UUID(int=0xDEAD), date(1901, 2, 13)),
+        (uuid.UUID(int=0xBEEF), date(1902, 6, 17)),
+    ]
+    compiled = []
+    for pk, today in stand_ins:
+        given = (pk, today, *_month_of(today))
+        sql, params = _stats_query(*given).query.sql_with_params()
+        values = _stats_params(*given)
+        slots = {
+            i: name for i, param in enumerate(params) for name, v in values.items() if param == v
+        }
+        compiled.append((sql, list(params), slots))
+    (sql, params, slots), (other_sql, other_params, other_slots) = compiled
+    changed = {i for i, (a, b) in enumerate(zip(params, other_params, strict=True)) if a != b}
+    if sql != other_sql or slots != other_slots or set(slots) != changed:
+        raise RuntimeError("pact_stats: the compiled query's parameters are not what they seem")
+    if set(slots.values()) != {"pk", "today", "month_first", "month_last"}:
+        raise RuntimeError("pact_stats: a varying value is missing from the compiled query")
+    return sql, params, slots
+
+
+def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
+    """Counts over days up to today, the current streak, and the fair-play counts, in
+    one query: a grouped count over the pact's days, and the streak, breaks and skip
+    requests as `Counted` subqueries (evaluated once, not once per day: see there).
+
+    The streak rule is in `pacts/stats.py`. The query is compiled once per process
+    (`_stats_statement`) and run with this pact and its dates.
+    """
+    today = pact.local_today(now)
+    month_first, month_last = _month_of(today)
+    sql, template, slots = _stats_statement(connection.vendor)
+    given = _stats_params(pact.pk, today, month_first, month_last)
+    params = [given[slots[i]] if i in slots else value for i, value in enumerate(template)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        row = dict(zip(names, cursor.fetchone(), strict=True))
     return PactStats(
         total_days=row["n_total"],
         done_days=row["n_done"],

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from habitpact.tests.api import API, client_for
-from pacts.actions import day_for, pact_stats
+from pacts.actions import _month_of, _stats_query, day_for, pact_stats
 from pacts.breaks import break_propose
 from pacts.sweeps import expire_disputes, materialize_days, process_deadlines
 
@@ -82,3 +82,26 @@ def test_last_months_skips_are_not_this_months(clock, pact, initiator):
     assert pact_stats(pact).skips_used_this_month == 0
     day_for(pact, date(2025, 2, 2)).skip(initiator)  # a day ahead, this month
     assert pact_stats(pact).skips_used_this_month == 1
+
+
+@pytest.mark.parametrize("d", [20, 24, 28, 31])
+def test_the_compiled_query_answers_as_the_orm_builds_it(week, pact, clock, d):
+    """`pact_stats` runs its query compiled once with stand-ins; on any day it must
+    answer what the ORM's own query for that pact and day answers."""
+    clock.move_to(at(d, 12))
+    today = pact.local_today()
+    built = _stats_query(pact.pk, today, *_month_of(today)).get()
+    stats = pact_stats(pact)
+    assert (stats.total_days, stats.done_days, stats.missed_days) == (
+        built["n_total"],
+        built["n_done"],
+        built["n_missed"],
+    )
+    assert stats.current_streak == built["n_streak"]
+    assert stats.skips_used_this_month == built["n_skips_month"]
+    assert stats.breaks_taken == built["n_breaks"]
+    assert (stats.disputes_opened, stats.approvals) == (built["n_disputes"], built["n_approvals"])
+    assert (stats.skip_requests_approved, stats.skip_requests_declined) == (
+        built["n_requests_approved"],
+        built["n_requests_declined"],
+    )
