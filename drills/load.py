@@ -228,6 +228,7 @@ def run_users(server: common.Server, pacts, *, seconds: int, think, label: str) 
     statuses: dict[str, int] = {}
     kinds: dict[str, int] = {}
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     socket_errors = 0
 
     def next_request():
@@ -268,6 +269,7 @@ def run_users(server: common.Server, pacts, *, seconds: int, think, label: str) 
                 socket_errors += 1
             else:
                 latencies.append(time.perf_counter() - started)
+                by_kind.setdefault(kind, []).append(latencies[-1])
                 key = str(response.status_code)
                 statuses[key] = statuses.get(key, 0) + 1
                 if response.status_code == 200 and kind in ("checkin", "dispute"):
@@ -294,6 +296,10 @@ def run_users(server: common.Server, pacts, *, seconds: int, think, label: str) 
         socket_errors=socket_errors, p50_us=pct(0.50), p95_us=pct(0.95), p99_us=pct(0.99),
         max_us=int(latencies[-1] * 1e6), statuses=statuses, kinds=kinds,
     )  # fmt: skip
+    result["p99_ms_by_kind"] = {
+        kind: round(sorted(times)[min(len(times) - 1, int(0.99 * len(times)))] * 1000, 1)
+        for kind, times in sorted(by_kind.items())
+    }
     result["rps"] = result["requests"] / duration
     result["n429"] = statuses.get("429", 0)
     result["errors"] = socket_errors + sum(
@@ -321,6 +327,11 @@ def merge(label: str, runs: list[dict]) -> dict:
         merged["disputed"] += r["disputed"]
         merged["answered"].update(r["answered"])
     merged["rps"] = merged["requests"] / (merged["duration_us"] / 1e6)
+    if all("p99_ms_by_kind" in r for r in runs):  # the worst slice's, as above
+        kinds = {kind for r in runs for kind in r["p99_ms_by_kind"]}
+        merged["p99_ms_by_kind"] = {
+            kind: max(r["p99_ms_by_kind"].get(kind, 0) for r in runs) for kind in sorted(kinds)
+        }
     merged["slices_rps"] = [round(r["rps"], 1) for r in runs]
     return merged
 
@@ -417,6 +428,7 @@ def main(argv=None) -> int:
         outcome.expect(not r["server_errors"], f"{r['label']}: no 5xx or traceback in the log")
         verify(sets[r["label"]], r, outcome)
     outcome.expect(users["p99_us"] < 150_000, "50 users (1-3 s think time): p99 under 150 ms")
+    outcome.figure("50 users: p99 ms by request kind", users["p99_ms_by_kind"])
     outcome.figure("50 busy users (0.1-0.5 s think time): p99 ms", busy["p99_us"] / 1000)
     outcome.expect(ratio >= 0.5, "saturated throughput at least half the bare views'")
     return outcome.finish()
