@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from conftest import make_user
+from conftest import make_user, run_together
 from habitpact.models import RateLimitCounter
 from habitpact.ratelimit import hit, prune_rate_limits
 from habitpact.testing import sign_init_data, tg_user
@@ -213,25 +213,11 @@ def test_concurrent_signed_in_requests_are_counted_exactly_once_each(limits_on, 
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "read": (60, 60)}
     user = make_user("Racer")
     threads, per_thread = 6, 12  # 72 requests in one (frozen) window, 60 allowed
-    statuses: list[int] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(threads)
 
-    def worker():
+    def requests(_i):
         client = client_for(user)
-        try:
-            barrier.wait()
-            for _ in range(per_thread):
-                status = client.get(f"{API}/users/me").status_code
-                with lock:
-                    statuses.append(status)
-        finally:
-            connection.close()
+        return [client.get(f"{API}/users/me").status_code for _ in range(per_thread)]
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
+    statuses = [status for answers in run_together(threads, requests) for status in answers]
     assert RateLimitCounter.objects.get(key=f"read:user:{user.pk}").hits == threads * per_thread
     assert (statuses.count(200), statuses.count(429)) == (60, 12)
