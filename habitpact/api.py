@@ -379,8 +379,10 @@ class QueryIntegerField(StrictQueryMixin, serializers.IntegerField):
 MAX_OFFSET = 2**31 - 1
 
 
+@functools.cache
 def page_query_serializer(default_limit: int, max_limit: int = 100) -> type[serializers.Serializer]:
-    """A query-parameter serializer for `limit` / `offset` (also documents them)."""
+    """A query-parameter serializer for `limit` / `offset` (also documents them); one
+    class per pair of limits, so `query_params` can keep its defaults."""
 
     class PageQuery(serializers.Serializer):
         limit = QueryIntegerField(
@@ -421,10 +423,24 @@ def represent(serializer_class: type[serializers.Serializer], instance: Any) -> 
 
 
 def query_params(request, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
-    """Validated query parameters (VALIDATION_ERROR 422 otherwise)."""
-    params = serializer_class(data=request.query_params)
+    """Validated query parameters (VALIDATION_ERROR 422 otherwise).
+
+    Most requests send none (the home screen's GET /pacts), and then the answer is the
+    serializer's own defaults: validated once per class (`_defaults`), a copy each time."""
+    if not request.query_params:
+        return dict(_defaults(serializer_class))
+    return _validated(serializer_class, request.query_params)
+
+
+def _validated(serializer_class: type[serializers.Serializer], data) -> dict[str, Any]:
+    params = serializer_class(data=data)
     params.is_valid(raise_exception=True)
     return dict(params.validated_data)
+
+
+@functools.cache
+def _defaults(serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+    return _validated(serializer_class, {})
 
 
 def page_params(request, *, default_limit: int, max_limit: int = 100) -> tuple[int, int]:

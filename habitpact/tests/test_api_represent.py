@@ -1,11 +1,14 @@
-"""`represent`: one output serializer per class gives what a fresh one's `.data` gives."""
+"""`represent`: one output serializer per class gives what a fresh one's `.data` gives;
+`query_params`: a request with no query string gets the serializer's own defaults."""
 
 from __future__ import annotations
 
 import pytest
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
 from conftest import make_active_pact, make_user
-from habitpact.api import represent
+from habitpact.api import page_query_serializer, query_params, represent
 from pacts import api as pacts_api
 from pacts.actions import pact_for
 from pacts.api import PactDetailSerializer, PactListSerializer, PactOnlySerializer
@@ -46,3 +49,18 @@ def test_lists_and_nulls_answer_as_a_fresh_serializer(clock, pact, initiator):
     assert represent(PactOnlySerializer, {"pact": pact}) == PactOnlySerializer({"pact": pact}).data
     body = {"pacts": []}
     assert represent(PactListSerializer, body) == PactListSerializer(body).data == {"pacts": []}
+
+
+def test_no_query_string_gets_the_defaults_a_fresh_validation_gives(rf):
+    page = page_query_serializer(30)
+    assert page is page_query_serializer(30) and page is not page_query_serializer(20)
+    empty = Request(rf.get("/"))
+    first = query_params(empty, page)
+    fresh = page(data={})
+    assert fresh.is_valid()
+    assert first == dict(fresh.validated_data) == {"limit": 30, "offset": 0}
+    first["limit"] = 99  # a caller's changes stay its own
+    assert query_params(empty, page) == {"limit": 30, "offset": 0}
+    assert query_params(Request(rf.get("/", {"limit": "5"})), page) == {"limit": 5, "offset": 0}
+    with pytest.raises(ValidationError):
+        query_params(Request(rf.get("/", {"limit": "0"})), page)
