@@ -2,8 +2,8 @@
 
 `idx_pact_days_date (date)` and `idx_pact_days_status (pact_id, status)` are in the
 spec's §5 DDL, but every query the app makes on pact_days names its pact, and the
-unique `(pact_id, date)` already leads with the pact: a pact's days are at most a few
-hundred rows, and the sweeps find their rows through the partial indexes on the status
+unique `(pact_id, date)` already leads with the pact: a pact has a few hundred
+days a year, and the sweeps find their rows through the partial indexes on the status
 they look for (`idx_pact_days_deadline`, `_dispute`, `_remind`).
 
 Each index cost every write that changes a day's status: a status change can't be a HOT
