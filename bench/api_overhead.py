@@ -2,10 +2,10 @@
 
 The load drill (`drills/run load`) gives the throughput ratio through gunicorn and wrk,
 where two workers, PostgreSQL and wrk share the machine's two cores. This bench leaves
-that out: one process drives Django's WSGI handler directly, GET /api/v1/pacts and
-GET /api/v1/pacts/{id} in turn over 20 drill pacts, once with the product's settings
-(DRF, authentication, the rate limiter, the middleware) and once with the drill's bare
-views (`drills.settings`, the same queries). The two settings can't share a process,
+that out: one process drives the WSGI application gunicorn serves (`habitpact.wsgi`),
+GET /api/v1/pacts and GET /api/v1/pacts/{id} in turn over 20 drill pacts, once with
+the product's settings (DRF, authentication, the rate limiter, the middleware) and once
+with the drill's bare views (`drills.settings`, the same queries). The two settings can't share a process,
 so each run is a child process; runs alternate so the machine's load falls on both
 alike. It prints each run's wall and CPU milliseconds a request, the queries of each
 endpoint, and ends with `api_vs_bare <x.xx>` (bare median ÷ API median, wall time: the
@@ -47,14 +47,13 @@ def child(mode: str, n: int, seeds_path: str) -> None:
 
     django.setup()
     from django.conf import settings
-    from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     # Counting stays on (it is part of the cost), with room for every request.
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "read": (10**9, 60)}
     seeds = json.loads(Path(seeds_path).read_text())
-    handler = WSGIHandler()
+    from habitpact.wsgi import application as handler  # what gunicorn serves
 
     def get(path: str, token: str) -> int:
         environ = {

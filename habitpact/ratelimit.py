@@ -187,19 +187,23 @@ def count(scope: str, who: str, *, now: datetime | None = None) -> RateResult:
     return _logged(_scoped(scope, who, now).count(), scope, who)
 
 
-def count_with(scope: str, who: str, queryset: QuerySet) -> tuple[Model | None, RateResult]:
+def count_with(
+    scope: str, who: str, queryset: QuerySet, *, select: tuple[str, list] | None = None
+) -> tuple[Model | None, RateResult]:
     """`count(scope, who)` and `queryset.first()` in one round trip to the database.
 
     The API's throttle counts every request right after the user's lookup; on
     PostgreSQL the two now share a statement, `WITH hit AS (<the UPSERT>) SELECT ...`,
     which saves each request a round trip (a data-modifying WITH runs to completion
     whether or not the lookup finds a row). Elsewhere (SQLite has no such WITH) it is
-    the two statements. Either way the count is the same UPSERT as `count`'s."""
+    the two statements. Either way the count is the same UPSERT as `count`'s. `select`
+    is `queryset[:1]` as SQL and parameters, when the caller compiled it already (the
+    bearer token's lookup is compiled once per process: `habitpact.auth._token_select`)."""
     counted = _scoped(scope, who, None)
     if connection.vendor != "postgresql":
         return queryset.first(), _logged(counted.count(), scope, who)
     upsert, upsert_params = _upsert(counted.key, counted.start_at)
-    select, select_params = queryset.order_by("pk")[:1].query.sql_with_params()
+    select, select_params = select or queryset.order_by("pk")[:1].query.sql_with_params()
     hits = connection.ops.quote_name("hits")
     rows = list(
         queryset.model.objects.raw(

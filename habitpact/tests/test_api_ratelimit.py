@@ -208,6 +208,24 @@ def test_a_token_whose_user_is_gone_is_refused_after_one_count(limits_on, initia
 
 
 @pytest.mark.postgres_only
+@pytest.mark.parametrize(
+    "change",
+    [{"deleted_at": datetime(2026, 1, 1, tzinfo=UTC)}, {"telegram_user_id": 999_000_111}],
+    ids=["deleted", "another-telegram-account"],
+)
+def test_the_counted_lookup_refuses_what_the_orm_filter_refuses(limits_on, initiator, change):
+    # The counted sign-in binds a token's claims into a lookup compiled once
+    # (habitpact.auth._token_select): it must find exactly whom _token_users finds.
+    client, other = client_for(initiator), client_for(make_user("Bystander"))
+    assert client.get(f"{API}/users/me").json()["user"]["id"] == str(initiator.pk)
+    assert other.get(f"{API}/users/me").json()["user"]["display_name"] == "Bystander"
+    type(initiator).objects.filter(pk=initiator.pk).update(**change)
+    assert_error(client.get(f"{API}/users/me"), 401, "UNAUTHORIZED")
+    assert other.get(f"{API}/users/me").json()["user"]["display_name"] == "Bystander"
+    assert RateLimitCounter.objects.get(key=f"read:user:{initiator.pk}").hits == 2
+
+
+@pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_signed_in_requests_are_counted_exactly_once_each(limits_on, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "read": (60, 60)}

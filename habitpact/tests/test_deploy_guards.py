@@ -118,3 +118,30 @@ def test_booting_clears_only_prometheus_files_from_the_directory(tmp_path):
     gunicorn_config(clean_env(PROMETHEUS_MULTIPROC_DIR=str(tmp_path)), "conf['on_starting'](None)")
 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-directory", "someone-elses-file.txt"]
+
+
+# --- a worker's start-up ------------------------------------------------------------------
+
+
+def test_a_worker_loads_every_view_at_start_and_hides_them_from_the_collector():
+    """habitpact.wsgi (what gunicorn loads in each worker) imports the URLconf and so
+    every view before the first request, then freezes what it loaded: full collections
+    no longer walk the worker's modules on each request."""
+    code = (
+        "import gc, sys\n"
+        "assert gc.get_freeze_count() == 0\n"
+        "import habitpact.wsgi\n"
+        "print(gc.get_freeze_count(), 'pacts.api' in sys.modules, 'ledger.views' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean_env(DJANGO_DEBUG="1"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, api_loaded, pages_loaded = result.stdout.split()
+    assert (api_loaded, pages_loaded) == ("True", "True")
+    assert int(frozen) > 50_000
