@@ -298,12 +298,11 @@ def signed_in(
     counted = None
     if scheme == "bearer" and credentials:
         claims = _token_claims(credentials.strip())
-        users = _token_users(*claims)
         if counting is None:
-            user = _known(users.first())
+            user = _known(_token_users(*claims).first())
         else:
             who = pk_who(claims[0])
-            found, counted = count_with(counting, who, users, select=_token_select(*claims))
+            found, counted = count_with(counting, who, get_user_model(), _token_select(*claims))
             user = _known(found)
     elif scheme == "tma" and credentials:
         user, _new = user_from_init_data(validate_init_data(credentials.strip()))

@@ -38,7 +38,7 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.permissions import SAFE_METHODS
@@ -188,28 +188,29 @@ def count(scope: str, who: str, *, now: datetime | None = None) -> RateResult:
 
 
 def count_with(
-    scope: str, who: str, queryset: QuerySet, *, select: tuple[str, list] | None = None
+    scope: str, who: str, model: type[Model], select: tuple[str, list]
 ) -> tuple[Model | None, RateResult]:
-    """`count(scope, who)` and `queryset.first()` in one round trip to the database.
+    """`count(scope, who)` and the first `model` row of `select` (SQL and parameters,
+    a lookup of at most one row) in one round trip to the database.
 
     The API's throttle counts every request right after the user's lookup; on
     PostgreSQL the two now share a statement, `WITH hit AS (<the UPSERT>) SELECT ...`,
     which saves each request a round trip (a data-modifying WITH runs to completion
     whether or not the lookup finds a row). Elsewhere (SQLite has no such WITH) it is
-    the two statements. Either way the count is the same UPSERT as `count`'s. `select`
-    is `queryset[:1]` as SQL and parameters, when the caller compiled it already (the
-    bearer token's lookup is compiled once per process: `habitpact.auth._token_select`)."""
+    the two statements. Either way the count is the same UPSERT as `count`'s. The
+    bearer token's lookup comes compiled once per process (`habitpact.auth._token_select`)."""
     counted = _scoped(scope, who, None)
+    sql, params = select
     if connection.vendor != "postgresql":
-        return queryset.first(), _logged(counted.count(), scope, who)
+        found = next(iter(model.objects.raw(sql, params)), None)
+        return found, _logged(counted.count(), scope, who)
     upsert, upsert_params = _upsert(counted.key, counted.start_at)
-    select, select_params = select or queryset.order_by("pk")[:1].query.sql_with_params()
     hits = connection.ops.quote_name("hits")
     rows = list(
-        queryset.model.objects.raw(
+        model.objects.raw(
             f"WITH hit AS ({upsert}) SELECT q.*, hit.{hits} AS rate_limit_hits "
-            f"FROM hit LEFT JOIN ({select}) AS q ON true",
-            [*upsert_params, *select_params],
+            f"FROM hit LEFT JOIN ({sql}) AS q ON true",
+            [*upsert_params, *params],
         )
     )
     row = rows[0]

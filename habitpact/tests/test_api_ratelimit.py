@@ -207,7 +207,6 @@ def test_a_token_whose_user_is_gone_is_refused_after_one_count(limits_on, initia
     assert RateLimitCounter.objects.get(key=f"read:user:{initiator.pk}").hits == 1
 
 
-@pytest.mark.postgres_only
 @pytest.mark.parametrize(
     "change",
     [{"deleted_at": datetime(2026, 1, 1, tzinfo=UTC)}, {"telegram_user_id": 999_000_111}],
