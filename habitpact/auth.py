@@ -26,12 +26,13 @@ import jwt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
+from habitpact.compiled import Compiled, compile_once
 from habitpact.errors import DomainError
 from habitpact.i18n import activate_for
 from habitpact.ratelimit import RateResult, count, count_with, pk_who, user_who
@@ -225,44 +226,35 @@ def _token_users(pk, telegram_user_id) -> QuerySet:
     )
 
 
-# Stand-ins for a token's claims while `_token_users` is compiled once (`_token_select`).
-_CLAIMED_PK = uuid.UUID(int=0x7E57)
-_CLAIMED_TELEGRAM_ID = -0x7E57  # Telegram's ids are positive
-_PK, _TELEGRAM_ID = object(), object()  # their places among the parameters
+def _token_lookup(pk, telegram_user_id) -> QuerySet:
+    return _token_users(pk, telegram_user_id).order_by("pk")[:1]
+
+
+def _token_params(pk, telegram_user_id) -> dict[str, Any]:
+    """The claims as the database driver is given them."""
+    meta = get_user_model()._meta
+    return {
+        "pk": meta.pk.get_db_prep_value(pk, connection),
+        "telegram_user_id": meta.get_field("telegram_user_id").get_db_prep_value(
+            telegram_user_id, connection
+        ),
+    }
 
 
 @functools.cache
-def _compiled_token_users() -> tuple[str, tuple]:
-    """`_token_users(...)[:1]` compiled by the ORM once per process: its SQL, and its
-    parameters with the claims' places marked (`_PK`, `_TELEGRAM_ID`)."""
-    claimed_pk = get_user_model()._meta.pk.get_db_prep_value(_CLAIMED_PK, connection)
-    query = _token_users(_CLAIMED_PK, _CLAIMED_TELEGRAM_ID).order_by("pk")[:1].query
-    sql, params = query.sql_with_params()
-    marked = tuple(
-        _PK if param == claimed_pk else _TELEGRAM_ID if param == _CLAIMED_TELEGRAM_ID else param
-        for param in params
-    )
-    if marked.count(_PK) != 1 or marked.count(_TELEGRAM_ID) != 1:
-        raise ImproperlyConfigured(f"The token's claims aren't each once in {params!r}.")
-    return sql, marked
+def _compiled_token_lookup(vendor: str) -> Compiled:
+    # Stand-ins no token claims: Telegram's ids are positive.
+    stand_ins = [(uuid.UUID(int=0x7E57), -0x7E57), (uuid.UUID(int=0x7E58), -0x7E58)]
+    return compile_once(_token_lookup, _token_params, stand_ins)
 
 
 def _token_select(pk, telegram_user_id) -> tuple[str, list]:
     """`_token_users(pk, telegram_user_id)[:1]` as SQL and parameters, for the API's
     counted sign-in (`ratelimit.count_with`). Every API request runs this lookup, and
     compiling the same queryset afresh cost each one about 0.2 ms here
-    (bench/api_overhead.py), so the ORM compiles it once and each request puts its own
-    claims in the stand-ins' places."""
-    sql, marked = _compiled_token_users()
-    meta = get_user_model()._meta
-    pk = meta.pk.get_db_prep_value(pk, connection)
-    telegram_user_id = meta.get_field("telegram_user_id").get_db_prep_value(
-        telegram_user_id, connection
-    )
-    return sql, [
-        pk if param is _PK else telegram_user_id if param is _TELEGRAM_ID else param
-        for param in marked
-    ]
+    (bench/api_overhead.py), so it is compiled once per process (habitpact.compiled)."""
+    lookup = _compiled_token_lookup(connection.vendor)
+    return lookup.sql, lookup.bind(_token_params(pk, telegram_user_id))
 
 
 def _known(user: AbstractBaseUser | None) -> AbstractBaseUser:
