@@ -33,7 +33,9 @@ def test_bound_values_run_as_a_fresh_compilation_would():
     compiled = compile_once(named, prepared, STAND_INS)
 
     for user in (ann, bob):
-        fresh_sql, fresh_params = named(user.username, user.telegram_user_id).query.sql_with_params()
+        fresh_sql, fresh_params = named(
+            user.username, user.telegram_user_id
+        ).query.sql_with_params()
         params = compiled.bind(prepared(user.username, user.telegram_user_id))
         assert (compiled.sql, params) == (fresh_sql, list(fresh_params))
         assert run(compiled.sql, params) == run(fresh_sql, fresh_params) != []
