@@ -3,13 +3,13 @@
 The load drill (`drills/run load`) gives the throughput ratio through gunicorn and wrk,
 where two workers, PostgreSQL and wrk share the machine's two cores. This bench leaves
 that out: one process drives the WSGI application gunicorn serves (`habitpact.wsgi`),
-GET /api/v1/pacts and GET /api/v1/pacts/{id} in turn over 20 drill pacts, once with
-the product's settings (DRF, authentication, the rate limiter, the middleware) and once
-with the drill's bare views (`drills.settings`, the same queries). The two settings
-can't share a process, so each run is a child process; runs alternate so the machine's
-load falls on both alike. It prints each run's wall and CPU milliseconds a request, the queries of each
-endpoint, and ends with `api_vs_bare <x.xx>` (bare median ÷ API median, wall time: the
-drill's `throughput vs bare views` in one process; target 0.9).
+GET /api/v1/pacts and GET /api/v1/pacts/{id} in turn over 20 drill pacts, once with the
+product's settings (DRF, authentication, the rate limiter, the middleware) and once with
+the drill's bare views (`drills.settings`, the same queries). The two settings can't
+share a process, so each run is a child process; runs alternate so the machine's load
+falls on both alike. It prints each run's wall and CPU milliseconds a request, the
+queries of each endpoint, and ends with `api_vs_bare <x.xx>` (bare median ÷ API median,
+wall time: the drill's `throughput vs bare views` in one process; target 0.9).
 
     .venv/bin/python bench/api_overhead.py            # 5 rounds of 300 requests each
     .venv/bin/python bench/api_overhead.py --rounds 3 -n 200
