@@ -42,7 +42,16 @@ from .limits import (
     STAKE_MIN,
     TITLE_MAX_LENGTH,
 )
-from .models import Pact, PactDay, PactParticipant, SkipRequest, User, bot_link, new_invite_code
+from .models import (
+    Pact,
+    PactDay,
+    PactParticipant,
+    SkipRequest,
+    User,
+    allowance_skips,
+    bot_link,
+    new_invite_code,
+)
 from .schedule import is_valid_timezone
 from .stats import Counted, current_streak
 
@@ -636,13 +645,7 @@ def _stats_query(pk, today: date, month_first: date, month_last: date):
             n_waived=days(days__status=S.WAIVED),
             n_streak=current_streak(OuterRef("pk")),
             n_skips_month=Count(
-                "days",
-                filter=Q(
-                    days__status=S.SKIPPED,
-                    days__skip_used_allowance=True,  # the initiator's own (rule 8)
-                    days__date__gte=month_first,
-                    days__date__lte=month_last,
-                ),
+                "days", filter=allowance_skips(month_first, month_last, via="days__")
             ),
             n_disputes=days(days__disputed_at__isnull=False),
             n_conceded=days(days__resolution=R.CONCEDED),
@@ -718,6 +721,7 @@ def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
         cursor.execute(statement.sql, params)
         names = [column[0] for column in cursor.description]
         row = dict(zip(names, cursor.fetchone(), strict=True))
+    pact.remember_skips_used(month_first, row["n_skips_month"])  # the pact screen's too
     return PactStats(
         total_days=row["n_total"],
         done_days=row["n_done"],

@@ -349,18 +349,19 @@ class Pact(models.Model):
         on this instance until `lock()` re-reads the pact (as every skip does first)."""
         first = on.replace(day=1)
         cache = self.__dict__.setdefault("_skip_allowances", {})
-        if first in cache:
-            return cache[first]
-        following = (first + timedelta(days=32)).replace(day=1)
-        used = PactDay.objects.filter(
-            pact=self,
-            status=PactDay.Status.SKIPPED,
-            skip_used_allowance=True,
-            date__gte=first,
-            date__lt=following,
-        ).count()
-        cache[first] = SkipAllowance(month=first, allowed=self.skips_per_month, used=used)
+        if first not in cache:
+            last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+            used = PactDay.objects.filter(allowance_skips(first, last), pact=self).count()
+            self.remember_skips_used(first, used)
         return cache[first]
+
+    def remember_skips_used(self, first: date, used: int) -> None:
+        """Keep `used` (the count of `allowance_skips` in the month starting `first`, made
+        by a caller that counted it anyway: `pacts.actions.pact_stats`) as that month's
+        allowance, so `skip_allowance` needs no query of its own."""
+        self.__dict__.setdefault("_skip_allowances", {})[first] = SkipAllowance(
+            month=first, allowed=self.skips_per_month, used=used
+        )
 
     def lock(self) -> None:
         """Re-read this row under `SELECT ... FOR NO KEY UPDATE` (inside a transaction).
@@ -448,6 +449,20 @@ class Pact(models.Model):
         )
         self.days_materialized_through = horizon
         return len(created)
+
+
+def allowance_skips(first: date, last: date, *, via: str = "") -> Q:
+    """The days that used the initiator's free skips (rule 8) from `first` to `last`
+    (inclusive): skipped by the initiator, not granted by the partner. `via` reaches the
+    days from another model ("days__" from a pact)."""
+    return Q(
+        **{
+            f"{via}status": PactDay.Status.SKIPPED,
+            f"{via}skip_used_allowance": True,
+            f"{via}date__gte": first,
+            f"{via}date__lte": last,
+        }
+    )
 
 
 @dataclass(frozen=True)

@@ -99,3 +99,16 @@ def test_day_list_and_ledger_query_counts_do_not_grow(clock, initiator):
         )
     assert counts["small"] == counts["big"]
     assert counts["big"][0] <= DAY_LIST_QUERIES and counts["big"][1] <= LEDGER_QUERIES
+
+
+def test_the_pact_detail_counts_this_months_free_skips_once(clock, pact, initiator):
+    # pact_stats counts them for the stats block; the skip allowance reuses that count.
+    day_for(pact, pact.local_today()).skip(initiator)
+    client = client_for(initiator)
+    with CaptureQueriesContext(connection) as captured:
+        body = client.get(f"{API}/pacts/{pact.pk}").json()
+    counting_skips = [
+        q["sql"] for q in captured if "COUNT(" in q["sql"] and "skip_used_allowance" in q["sql"]
+    ]
+    assert len(counting_skips) == 1
+    assert body["skip_allowance"]["used"] == body["stats"]["skips_used_this_month"] == 1
