@@ -50,6 +50,7 @@ from .models import (
     User,
     allowance_skips,
     bot_link,
+    month_of,
     new_invite_code,
 )
 from .schedule import is_valid_timezone
@@ -608,11 +609,6 @@ class PactStats:
     approvals: int = 0  # check-ins the partner marked "Looks good" (rule 11)
 
 
-def _month_of(day: date) -> tuple[date, date]:
-    first = day.replace(day=1)
-    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-
-
 def _stats_query(pk, today: date, month_first: date, month_last: date):
     """`pact_stats`'s query, as the ORM builds it."""
     from .breaks import Break  # the model lives beside its rules
@@ -692,8 +688,8 @@ def _stats_params(pk, today: date, month_first: date, month_last: date) -> dict[
 
 # Two sets of values no pact has, to compile `_stats_query` once (habitpact.compiled).
 _STATS_STAND_INS = [
-    (uuid.UUID(int=0xDEAD), date(1901, 2, 13), *_month_of(date(1901, 2, 13))),
-    (uuid.UUID(int=0xBEEF), date(1902, 6, 17), *_month_of(date(1902, 6, 17))),
+    (uuid.UUID(int=0xDEAD), date(1901, 2, 13), *month_of(date(1901, 2, 13))),
+    (uuid.UUID(int=0xBEEF), date(1902, 6, 17), *month_of(date(1902, 6, 17))),
 ]
 
 
@@ -714,7 +710,7 @@ def pact_stats(pact: Pact, *, now: datetime | None = None) -> PactStats:
     (`_stats_statement`) and run with this pact and its dates.
     """
     today = pact.local_today(now)
-    month_first, month_last = _month_of(today)
+    month_first, month_last = month_of(today)
     statement = _stats_statement(connection.vendor)
     params = statement.bind(_stats_params(pact.pk, today, month_first, month_last))
     with connection.cursor() as cursor:

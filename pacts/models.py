@@ -347,10 +347,9 @@ class Pact(models.Model):
         """The initiator's skips in the calendar month holding `on` (a date in the pact's
         zone): how many the pact allows, how many are used. One query per month, kept
         on this instance until `lock()` re-reads the pact (as every skip does first)."""
-        first = on.replace(day=1)
+        first, last = month_of(on)
         cache = self.__dict__.setdefault("_skip_allowances", {})
         if first not in cache:
-            last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
             used = PactDay.objects.filter(allowance_skips(first, last), pact=self).count()
             self.remember_skips_used(first, used)
         return cache[first]
@@ -449,6 +448,12 @@ class Pact(models.Model):
         )
         self.days_materialized_through = horizon
         return len(created)
+
+
+def month_of(day: date) -> tuple[date, date]:
+    """The first and last dates of the calendar month holding `day`."""
+    first = day.replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
 def allowance_skips(first: date, last: date, *, via: str = "") -> Q:

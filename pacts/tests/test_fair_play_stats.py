@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from habitpact.tests.api import API, client_for
-from pacts.actions import _month_of, _stats_query, day_for, pact_stats
+from pacts.actions import _stats_query, day_for, pact_stats
 from pacts.breaks import break_propose
+from pacts.models import month_of
 from pacts.sweeps import expire_disputes, materialize_days, process_deadlines
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +91,7 @@ def test_the_compiled_query_answers_as_the_orm_builds_it(week, pact, clock, d):
     answer what the ORM's own query for that pact and day answers."""
     clock.move_to(at(d, 12))
     today = pact.local_today()
-    built = _stats_query(pact.pk, today, *_month_of(today)).get()
+    built = _stats_query(pact.pk, today, *month_of(today)).get()
     stats = pact_stats(pact)
     assert (stats.total_days, stats.done_days, stats.missed_days) == (
         built["n_total"],
